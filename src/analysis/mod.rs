@@ -1,0 +1,3 @@
+//! Analyses over the layer model: wasted space (dive-compatible) and reclaimable bytes.
+
+pub mod waste;

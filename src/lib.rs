@@ -1,0 +1,7 @@
+//! layerlens: explain Docker images layer by layer.
+
+pub mod analysis;
+pub mod error;
+pub mod model;
+pub mod report;
+pub mod source;

@@ -1,0 +1,258 @@
+//! Parsing one layer tar into a [`LayerContent`]: its entries, whiteouts and opaque
+//! directories. The content of files is hashed as it streams and never kept.
+
+use super::entry::{Entry, EntryKind, NormPath, RawPath, normalize, split_parent};
+use crate::error::{Error, Result, from_io};
+use rustc_hash::FxHashMap;
+use std::io::Read;
+use xxhash_rust::xxh3::Xxh3;
+
+/// Everything a layer says, independent of the layers below it.
+#[derive(Debug, Clone, Default)]
+pub struct LayerContent {
+    /// Entries in tar order; a path written twice keeps its last version.
+    pub entries: Vec<Entry>,
+    /// Paths deleted from the layers below by `.wh.NAME` markers.
+    pub whiteouts: Vec<RawPath>,
+    /// Directories whose lower children are hidden by `.wh..wh..opq`.
+    pub opaque: Vec<RawPath>,
+    /// Sum of tar-header sizes of all entries (dive's layer size).
+    pub tar_size: u64,
+    /// Length of the uncompressed tar stream.
+    pub stream_size: u64,
+    /// Entries that were rejected or could not be understood.
+    pub warnings: Vec<String>,
+}
+
+const WH_PREFIX: &[u8] = b".wh.";
+const WH_OPAQUE: &[u8] = b".wh..wh..opq";
+const WH_META_PREFIX: &[u8] = b".wh..wh.";
+
+/// A reader that counts bytes (to know the uncompressed length of a layer).
+pub struct CountingReader<R> {
+    pub inner: R,
+    pub count: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Parse an uncompressed layer tar.
+pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
+    let mut counting = CountingReader { inner: reader, count: 0 };
+    let mut out = LayerContent::default();
+    {
+        let mut archive = tar::Archive::new(&mut counting);
+        let mut index: FxHashMap<RawPath, u32> = FxHashMap::default();
+        let mut buf = vec![0u8; 128 * 1024];
+        let entries = archive.entries().map_err(|e| from_io(e, "reading layer tar"))?;
+        for (n, item) in entries.enumerate() {
+            let mut entry = item.map_err(|e| from_io(e, format!("reading layer tar entry #{n}")))?;
+            let raw_name = entry.path_bytes().into_owned();
+            let header = entry.header();
+            let etype = header.entry_type();
+            let tar_size = entry.size();
+            let mode = header.mode().unwrap_or(0) & 0o7777;
+            let mut uid = header.uid().unwrap_or(0) as u32;
+            let mut gid = header.gid().unwrap_or(0) as u32;
+            let mtime = header.mtime().unwrap_or(0);
+            let dev = (header.device_major().ok().flatten(), header.device_minor().ok().flatten());
+            let link_raw = entry.link_name_bytes().map(|l| l.into_owned());
+            if let Ok(Some(pax)) = entry.pax_extensions() {
+                for ext in pax.flatten() {
+                    match ext.key_bytes() {
+                        b"uid" => uid = parse_num(ext.value_bytes()).unwrap_or(uid as u64) as u32,
+                        b"gid" => gid = parse_num(ext.value_bytes()).unwrap_or(gid as u64) as u32,
+                        _ => {}
+                    }
+                }
+            }
+            out.tar_size += tar_size;
+
+            let path = match normalize(&raw_name) {
+                NormPath::Ok(p) => p,
+                NormPath::Root => {
+                    drain(&mut entry, &mut buf, tar_size)?;
+                    continue;
+                }
+                NormPath::Escapes => {
+                    out.warnings.push(format!(
+                        "rejected entry {:?}: its path leaves the image root",
+                        String::from_utf8_lossy(&raw_name)
+                    ));
+                    drain(&mut entry, &mut buf, tar_size)?;
+                    continue;
+                }
+            };
+
+            // Whiteouts.
+            let (parent, base) = split_parent(&path);
+            if base.starts_with(WH_PREFIX) {
+                if base == WH_OPAQUE {
+                    out.opaque.push(parent.into());
+                } else if base.starts_with(WH_META_PREFIX) {
+                    // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
+                } else {
+                    let mut target = parent.to_vec();
+                    if !target.is_empty() {
+                        target.push(b'/');
+                    }
+                    target.extend_from_slice(&base[WH_PREFIX.len()..]);
+                    out.whiteouts.push(target.into());
+                }
+                drain(&mut entry, &mut buf, tar_size)?;
+                continue;
+            }
+
+            let kind = match etype {
+                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
+                tar::EntryType::Directory => EntryKind::Dir,
+                tar::EntryType::Symlink => EntryKind::Symlink,
+                tar::EntryType::Link => EntryKind::Hardlink,
+                tar::EntryType::Char => EntryKind::Char,
+                tar::EntryType::Block => EntryKind::Block,
+                tar::EntryType::Fifo => EntryKind::Fifo,
+                other => {
+                    out.warnings.push(format!(
+                        "skipped entry {:?} of unsupported tar type {:?}",
+                        String::from_utf8_lossy(&raw_name),
+                        other
+                    ));
+                    drain(&mut entry, &mut buf, tar_size)?;
+                    continue;
+                }
+            };
+
+            let mut e = Entry {
+                path: path.into(),
+                kind,
+                size: 0,
+                tar_size,
+                mode,
+                uid,
+                gid,
+                mtime,
+                link: None,
+                hash: 0,
+                resolved: true,
+            };
+            match kind {
+                EntryKind::File => {
+                    let (len, hash) = hash_content(&mut entry, &mut buf, tar_size)?;
+                    e.size = len;
+                    e.hash = hash;
+                }
+                EntryKind::Symlink => {
+                    let target = link_raw.unwrap_or_default();
+                    e.hash = xxhash_rust::xxh3::xxh3_64(&target);
+                    e.size = target.len() as u64;
+                    e.link = Some(target.into());
+                    drain(&mut entry, &mut buf, tar_size)?;
+                }
+                EntryKind::Hardlink => {
+                    drain(&mut entry, &mut buf, tar_size)?;
+                    let target = match normalize(&link_raw.unwrap_or_default()) {
+                        NormPath::Ok(t) => t,
+                        _ => {
+                            out.warnings.push(format!(
+                                "rejected hardlink {:?}: its target leaves the image root",
+                                e.path_lossy()
+                            ));
+                            continue;
+                        }
+                    };
+                    e.resolved = false;
+                    if let Some(&ti) = index.get(target.as_slice()) {
+                        let t = &out.entries[ti as usize];
+                        if t.kind.has_content() && t.resolved {
+                            fill_from_target(&mut e, t);
+                        }
+                    }
+                    e.link = Some(target.into());
+                }
+                EntryKind::Char | EntryKind::Block => {
+                    let (ma, mi) = (dev.0.unwrap_or(0) as u64, dev.1.unwrap_or(0) as u64);
+                    e.hash = (ma << 32) | mi;
+                    drain(&mut entry, &mut buf, tar_size)?;
+                }
+                EntryKind::Dir | EntryKind::Fifo => {
+                    drain(&mut entry, &mut buf, tar_size)?;
+                }
+            }
+            match index.get(&e.path) {
+                Some(&i) => out.entries[i as usize] = e,
+                None => {
+                    index.insert(e.path.clone(), out.entries.len() as u32);
+                    out.entries.push(e);
+                }
+            }
+        }
+    }
+    // Consume whatever padding follows the end-of-archive marker so the caller can
+    // check the whole blob was read.
+    let mut sink = [0u8; 8192];
+    loop {
+        match counting.read(&mut sink) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(from_io(e, "reading layer tar")),
+        }
+    }
+    out.stream_size = counting.count;
+    Ok(out)
+}
+
+/// Copy size, permissions, owner and content hash of `target` into hardlink `e`.
+pub fn fill_from_target(e: &mut Entry, t: &Entry) {
+    e.size = t.size;
+    e.hash = t.hash;
+    e.mode = t.mode;
+    e.uid = t.uid;
+    e.gid = t.gid;
+    e.resolved = true;
+}
+
+fn parse_num(v: &[u8]) -> Option<u64> {
+    std::str::from_utf8(v).ok()?.trim().parse().ok()
+}
+
+fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u64, u64)> {
+    let mut h = Xxh3::new();
+    let mut total = 0u64;
+    loop {
+        let n = r.read(buf).map_err(|e| from_io(e, "reading layer content"))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+        total += n as u64;
+    }
+    if total != expected {
+        return Err(Error::corrupt(format!(
+            "layer tar is truncated: an entry announced {expected} bytes but only {total} were present"
+        )));
+    }
+    Ok((total, h.digest()))
+}
+
+fn drain<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<()> {
+    let mut total = 0u64;
+    loop {
+        let n = r.read(buf).map_err(|e| from_io(e, "reading layer content"))?;
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+    }
+    if total != expected {
+        return Err(Error::corrupt(format!(
+            "layer tar is truncated: an entry announced {expected} bytes but only {total} were present"
+        )));
+    }
+    Ok(())
+}

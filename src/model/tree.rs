@@ -1,0 +1,403 @@
+//! The layered file tree: one node per path ever seen in the image, each with the list
+//! of versions it went through, layer by layer. The merged filesystem at any layer and
+//! each layer's own changes are read from it without rebuilding anything: this is what
+//! lets the explorer switch layers instantly where dive rebuilds whole trees.
+
+use super::entry::{Entry, EntryKind, RawPath, split_parent};
+use super::layer::{LayerContent, fill_from_target};
+use rustc_hash::FxHashMap;
+use serde::Serialize;
+use std::sync::{Arc, LazyLock};
+
+pub type NodeId = u32;
+pub const ROOT: NodeId = 0;
+
+/// How a path changed in a layer, relative to the merged tree of the layers below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    Added,
+    Modified,
+    /// Written again with the same content, permissions and owner.
+    Unchanged,
+    Removed,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::Added => "added",
+            Change::Modified => "modified",
+            Change::Unchanged => "unchanged",
+            Change::Removed => "removed",
+        }
+    }
+}
+
+/// The entry index of a version that deletes the path.
+pub const DELETED: u32 = u32::MAX;
+/// The entry index of a directory the layer implies (a child was written) without
+/// writing it.
+pub const IMPLICIT_DIR: u32 = u32::MAX - 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version {
+    pub layer: u16,
+    pub change: Change,
+    /// Index into that layer's entries, or [`DELETED`] / [`IMPLICIT_DIR`].
+    pub entry: u32,
+}
+
+impl Version {
+    pub fn is_present(&self) -> bool {
+        self.entry != DELETED
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub name: RawPath,
+    pub parent: NodeId,
+    pub children: Vec<NodeId>,
+    pub versions: Vec<Version>,
+}
+
+static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
+    path: Box::default(),
+    kind: EntryKind::Dir,
+    size: 0,
+    tar_size: 0,
+    mode: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    link: None,
+    hash: 0,
+    resolved: true,
+});
+
+#[derive(Debug, Clone, Default)]
+pub struct FileTree {
+    pub nodes: Vec<Node>,
+    lookup: FxHashMap<(NodeId, RawPath), NodeId>,
+    /// Per layer: the layer's parsed content.
+    pub contents: Vec<Arc<LayerContent>>,
+    /// Per layer: the nodes that have a version in that layer, sorted by node id.
+    pub layer_changes: Vec<Vec<NodeId>>,
+    /// Problems found while stacking layers (e.g. a file used as a directory).
+    pub warnings: Vec<String>,
+}
+
+impl FileTree {
+    pub fn new() -> Self {
+        let root = Node { name: Box::default(), parent: ROOT, children: Vec::new(), versions: Vec::new() };
+        FileTree { nodes: vec![root], ..Default::default() }
+    }
+
+    pub fn layer_count(&self) -> usize {
+        self.contents.len()
+    }
+
+    pub fn entry(&self, v: &Version) -> &Entry {
+        match v.entry {
+            IMPLICIT_DIR => &IMPLICIT_ENTRY,
+            DELETED => panic!("entry() of a deleted version"),
+            i => &self.contents[v.layer as usize].entries[i as usize],
+        }
+    }
+
+    /// The version of `node` in effect at `layer` (None: never existed so far).
+    pub fn state_at(&self, node: NodeId, layer: usize) -> Option<&Version> {
+        if node == ROOT {
+            return None;
+        }
+        let vs = &self.nodes[node as usize].versions;
+        let i = vs.partition_point(|v| (v.layer as usize) <= layer);
+        if i == 0 { None } else { Some(&vs[i - 1]) }
+    }
+
+    /// The entry visible at `layer`, if the path exists there.
+    pub fn entry_at(&self, node: NodeId, layer: usize) -> Option<&Entry> {
+        match self.state_at(node, layer) {
+            Some(v) if v.is_present() => Some(self.entry(v)),
+            _ => None,
+        }
+    }
+
+    pub fn present_at(&self, node: NodeId, layer: usize) -> bool {
+        node == ROOT || self.state_at(node, layer).is_some_and(|v| v.is_present())
+    }
+
+    /// The version written by exactly `layer`, if any.
+    pub fn version_in(&self, node: NodeId, layer: usize) -> Option<&Version> {
+        self.nodes[node as usize].versions.iter().find(|v| v.layer as usize == layer)
+    }
+
+    pub fn children(&self, node: NodeId) -> &[NodeId] {
+        &self.nodes[node as usize].children
+    }
+
+    pub fn name(&self, node: NodeId) -> &[u8] {
+        &self.nodes[node as usize].name
+    }
+
+    pub fn parent(&self, node: NodeId) -> NodeId {
+        self.nodes[node as usize].parent
+    }
+
+    /// Raw path without leading slash ("" for the root).
+    pub fn path(&self, node: NodeId) -> Vec<u8> {
+        let mut parts = Vec::new();
+        let mut n = node;
+        while n != ROOT {
+            parts.push(n);
+            n = self.nodes[n as usize].parent;
+        }
+        let mut out = Vec::new();
+        for (i, p) in parts.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(&self.nodes[*p as usize].name);
+        }
+        out
+    }
+
+    /// "/a/b" (lossy) for display.
+    pub fn display_path(&self, node: NodeId) -> String {
+        super::entry::display_path(&self.path(node))
+    }
+
+    pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        self.lookup.get(&(parent, Box::<[u8]>::from(name))).copied()
+    }
+
+    pub fn lookup_path(&self, path: &[u8]) -> Option<NodeId> {
+        let mut n = ROOT;
+        for comp in path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+            n = self.child(n, comp)?;
+        }
+        Some(n)
+    }
+
+    fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
+        let key = (parent, Box::<[u8]>::from(name));
+        if let Some(&n) = self.lookup.get(&key) {
+            return n;
+        }
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(Node { name: key.1.clone(), parent, children: Vec::new(), versions: Vec::new() });
+        self.nodes[parent as usize].children.push(id);
+        self.lookup.insert(key, id);
+        id
+    }
+
+    fn current(&self, node: NodeId) -> Option<&Version> {
+        self.nodes[node as usize].versions.last()
+    }
+
+    fn currently_present(&self, node: NodeId) -> bool {
+        node == ROOT || self.current(node).is_some_and(|v| v.is_present())
+    }
+
+    /// Record the version of `node` for `layer`, replacing one the same layer already
+    /// recorded; `change` is computed against the state below `layer`.
+    fn set_version(&mut self, node: NodeId, layer: u16, entry: u32) {
+        let below = {
+            let vs = &mut self.nodes[node as usize].versions;
+            if vs.last().is_some_and(|v| v.layer == layer) {
+                vs.pop();
+            }
+            vs.last().copied()
+        };
+        let change = match below {
+            None => {
+                if entry == DELETED {
+                    return;
+                }
+                Change::Added
+            }
+            Some(b) if !b.is_present() => {
+                if entry == DELETED {
+                    return;
+                }
+                Change::Added
+            }
+            Some(b) => {
+                if entry == DELETED {
+                    Change::Removed
+                } else {
+                    let old = self.entry(&b);
+                    let new = self.entry(&Version { layer, change: Change::Added, entry });
+                    if old.same_content_and_meta(new) { Change::Unchanged } else { Change::Modified }
+                }
+            }
+        };
+        self.nodes[node as usize].versions.push(Version { layer, change, entry });
+        self.layer_changes[layer as usize].push(node);
+    }
+
+    /// Delete `node` and everything currently below it, in `layer`.
+    fn delete_subtree(&mut self, node: NodeId, layer: u16) {
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if !self.currently_present(n) {
+                continue;
+            }
+            for &c in &self.nodes[n as usize].children {
+                stack.push(c);
+            }
+            if n != ROOT {
+                self.set_version(n, layer, DELETED);
+            }
+        }
+    }
+
+    fn delete_children(&mut self, node: NodeId, layer: u16) {
+        let children = self.nodes[node as usize].children.clone();
+        for c in children {
+            self.delete_subtree(c, layer);
+        }
+    }
+
+    /// Make sure every directory above `path` exists as a directory in `layer`; returns
+    /// the parent node of `path` and the final component.
+    fn ensure_parents<'p>(&mut self, path: &'p [u8], layer: u16) -> (NodeId, &'p [u8]) {
+        let (parent_path, name) = split_parent(path);
+        let mut n = ROOT;
+        if !parent_path.is_empty() {
+            for comp in parent_path.split(|&b| b == b'/') {
+                let c = self.get_or_create(n, comp);
+                let is_dir = self
+                    .current(c)
+                    .filter(|v| v.is_present())
+                    .is_some_and(|v| self.entry(v).kind == EntryKind::Dir);
+                if !is_dir {
+                    if self.currently_present(c) {
+                        self.warnings.push(format!(
+                            "layer {layer}: {} is not a directory below but has children; treated as a directory",
+                            self.display_path(c)
+                        ));
+                        self.delete_children(c, layer);
+                    }
+                    self.set_version(c, layer, IMPLICIT_DIR);
+                }
+                n = c;
+            }
+        }
+        (n, name)
+    }
+
+    /// Stack one more layer on top of the tree.
+    pub fn push_layer(&mut self, mut content: Arc<LayerContent>) {
+        let layer = self.contents.len();
+        assert!(layer < u16::MAX as usize, "too many layers");
+        let l = layer as u16;
+        self.layer_changes.push(Vec::new());
+
+        // Hardlinks whose target was not in the layer itself point below.
+        let unresolved: Vec<(usize, RawPath)> = content
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == EntryKind::Hardlink && !e.resolved)
+            .map(|(i, e)| (i, e.link.clone().unwrap_or_default()))
+            .collect();
+        if !unresolved.is_empty() {
+            let mut fills = Vec::new();
+            for (i, target) in unresolved {
+                if let Some(t) = self.lookup_path(&target).and_then(|n| {
+                    self.current(n).filter(|v| v.is_present()).map(|v| self.entry(v).clone())
+                }) {
+                    fills.push((i, t));
+                } else {
+                    self.warnings.push(format!(
+                        "layer {layer}: hardlink {} points to missing {}",
+                        content.entries[i].path_lossy(),
+                        super::entry::display_path(&target)
+                    ));
+                }
+            }
+            let c = Arc::make_mut(&mut content);
+            for (i, t) in fills {
+                fill_from_target(&mut c.entries[i], &t);
+            }
+        }
+        self.contents.push(content.clone());
+
+        // Deletions first: opaque directories hide every lower child, wherever the
+        // marker sits in the tar; `.wh.` markers delete lower paths.
+        for dir in &content.opaque {
+            if let Some(n) = self.lookup_path(dir) {
+                if self.currently_present(n) {
+                    self.delete_children(n, l);
+                }
+            }
+        }
+        for target in &content.whiteouts {
+            if let Some(n) = self.lookup_path(target) {
+                self.delete_subtree(n, l);
+            }
+        }
+        // Then the layer's own entries.
+        for (i, e) in content.entries.iter().enumerate() {
+            let (parent, name) = self.ensure_parents(&e.path, l);
+            let node = self.get_or_create(parent, name);
+            if e.kind != EntryKind::Dir {
+                // Replacing a directory by anything else removes its contents.
+                let was_dir = self
+                    .current(node)
+                    .filter(|v| v.is_present())
+                    .is_some_and(|v| self.entry(v).kind == EntryKind::Dir);
+                if was_dir {
+                    self.delete_children(node, l);
+                }
+            }
+            self.set_version(node, l, i as u32);
+        }
+        let mut changes = std::mem::take(&mut self.layer_changes[layer]);
+        changes.sort_unstable();
+        changes.dedup();
+        changes.retain(|&n| self.version_in(n, layer).is_some());
+        self.layer_changes[layer] = changes;
+    }
+
+    /// Visit every path present at `layer`, depth first, parents before children
+    /// (children in insertion order). The callback gets the node, its depth (1 for
+    /// top-level entries) and its entry.
+    pub fn walk_at(&self, layer: usize, mut f: impl FnMut(NodeId, usize, &Entry)) {
+        let mut stack: Vec<(NodeId, usize)> =
+            self.children(ROOT).iter().rev().map(|&c| (c, 1)).collect();
+        while let Some((n, depth)) = stack.pop() {
+            let Some(e) = self.entry_at(n, layer) else { continue };
+            f(n, depth, e);
+            if e.kind == EntryKind::Dir {
+                for &c in self.children(n).iter().rev() {
+                    stack.push((c, depth + 1));
+                }
+            }
+        }
+    }
+
+    /// Total content size (tar sizes) of everything present at `layer` under `node`.
+    pub fn subtree_tar_size_at(&self, node: NodeId, layer: usize) -> u64 {
+        let mut total = 0;
+        let mut stack = vec![node];
+        while let Some(n) = stack.pop() {
+            if n != ROOT {
+                let Some(e) = self.entry_at(n, layer) else { continue };
+                total += e.tar_size;
+                if e.kind != EntryKind::Dir {
+                    continue;
+                }
+            }
+            stack.extend_from_slice(self.children(n));
+        }
+        total
+    }
+
+    /// Number of nodes (paths ever seen).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+}

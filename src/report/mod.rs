@@ -1,0 +1,1 @@
+//! Headless output: JSON and text reports, file listings, the CI gate.
