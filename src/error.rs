@@ -86,7 +86,9 @@ pub fn from_io(e: std::io::Error, what: impl fmt::Display) -> Error {
         return inner.clone().context(what);
     }
     let msg = match e.kind() {
-        K::UnexpectedEof => format!("{what}: unexpected end of data (truncated archive or stream?)"),
+        K::UnexpectedEof => {
+            format!("{what}: unexpected end of data (truncated archive or stream?)")
+        }
         _ => format!("{what}: {e}"),
     };
     Error::new(kind, msg)

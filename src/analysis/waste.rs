@@ -1,0 +1,292 @@
+//! Wasted space.
+//!
+//! Two views:
+//! - dive-compatible figures (`efficiency`, `wasted_bytes`, `user_wasted_percent`,
+//!   inefficient files), computed exactly the way dive 0.13.1 does so users can keep
+//!   their CI thresholds: every leaf path of every layer (files, links, empty
+//!   directories, whiteout markers) with its tar-header size; a whiteout of a directory
+//!   weighs what it hid. A path met in two or more layers is "inefficient" and its
+//!   cumulative size counts as wasted — including the copy that must be kept.
+//! - `reclaimable_bytes`: file content stored in the layers that is not visible in the
+//!   final filesystem (overwritten or deleted later). That is what rewriting the
+//!   Dockerfile could really save; it is attributed to the layer and path that hold it.
+
+use crate::model::tree::{DELETED, IMPLICIT_DIR, ROOT};
+use crate::model::{EntryKind, Image, NodeId, display_path};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct InefficientFile {
+    pub path: String,
+    /// Number of layers the path appears in.
+    pub count: u32,
+    /// Cumulative size over those layers (dive's figure).
+    pub wasted_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReclaimableFile {
+    pub path: String,
+    /// Layer that stores the bytes.
+    pub layer: usize,
+    pub bytes: u64,
+    /// Layer where the bytes stopped being visible.
+    pub hidden_in: usize,
+    /// True when that layer deleted the path, false when it wrote it again.
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Waste {
+    pub size_bytes: u64,
+    pub user_size_bytes: u64,
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub user_wasted_percent: f64,
+    pub inefficient_files: Vec<InefficientFile>,
+    pub reclaimable_bytes: u64,
+    /// Per layer: bytes stored in that layer that are not visible at the top.
+    pub layer_reclaimable: Vec<u64>,
+    /// Every stored file whose content is not visible at the top, biggest first.
+    pub reclaimable_files: Vec<ReclaimableFile>,
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    cumulative: u64,
+    min: u64,
+    count: u32,
+}
+
+impl Acc {
+    fn add(&mut self, size: u64) {
+        if self.count == 0 || size < self.min {
+            self.min = size;
+        }
+        self.cumulative += size;
+        self.count += 1;
+    }
+}
+
+const EMPTY: Acc = Acc {
+    cumulative: 0,
+    min: 0,
+    count: 0,
+};
+
+pub fn analyze(img: &Image) -> Waste {
+    let tree = &img.tree;
+    let n_layers = tree.layer_count();
+    let mut by_node: Vec<Acc> = vec![EMPTY; tree.node_count()];
+    let mut by_path: FxHashMap<Vec<u8>, Acc> = FxHashMap::default();
+    let mut stamp: Vec<u32> = vec![0; tree.node_count()];
+
+    for l in 0..n_layers {
+        let content = &tree.contents[l];
+        let mark = l as u32 + 1;
+        // Nodes written by this layer's tar entries.
+        let written: Vec<(NodeId, u64)> = tree.layer_changes[l]
+            .iter()
+            .filter_map(|&n| {
+                let v = tree.version_in(n, l)?;
+                match v.entry {
+                    DELETED | IMPLICIT_DIR => None,
+                    _ => Some((n, tree.entry(v).tar_size)),
+                }
+            })
+            .collect();
+        // Whiteout markers, by the path they delete.
+        let whiteouts: Vec<(Option<NodeId>, &[u8])> = content
+            .whiteouts
+            .iter()
+            .map(|w| (tree.lookup_path(w), &w[..]))
+            .collect();
+        // Anything with a child in this layer is not a leaf.
+        let mut mark_ancestors = |mut p: NodeId| {
+            while p != ROOT && stamp[p as usize] != mark {
+                stamp[p as usize] = mark;
+                p = tree.parent(p);
+            }
+        };
+        for &(n, _) in &written {
+            mark_ancestors(tree.parent(n));
+        }
+        for (n, w) in &whiteouts {
+            match n {
+                Some(n) => mark_ancestors(tree.parent(*n)),
+                None => {
+                    let (parent, _) = crate::model::entry::split_parent(w);
+                    if let Some(p) = tree.lookup_path(parent) {
+                        mark_ancestors(p);
+                    }
+                }
+            }
+        }
+        for &(n, size) in &written {
+            if stamp[n as usize] != mark {
+                by_node[n as usize].add(size);
+            }
+        }
+        for (n, w) in whiteouts {
+            match n {
+                Some(n) if stamp[n as usize] != mark => {
+                    let size = match l
+                        .checked_sub(1)
+                        .and_then(|below| tree.entry_at(n, below).map(|e| (e, below)))
+                    {
+                        Some((e, below)) if e.kind == EntryKind::Dir => {
+                            tree.subtree_tar_size_at(n, below)
+                        }
+                        _ => 0,
+                    };
+                    by_node[n as usize].add(size);
+                }
+                Some(_) => {}
+                None => by_path.entry(w.to_vec()).or_insert(EMPTY).add(0),
+            }
+        }
+    }
+
+    let mut min_total = 0u64;
+    let mut cum_total = 0u64;
+    let mut inefficient = Vec::new();
+    for (n, a) in by_node.iter().enumerate() {
+        if a.count == 0 {
+            continue;
+        }
+        min_total += a.min;
+        cum_total += a.cumulative;
+        if a.count > 1 {
+            inefficient.push(InefficientFile {
+                path: tree.display_path(n as NodeId),
+                count: a.count,
+                wasted_bytes: a.cumulative,
+            });
+        }
+    }
+    for (p, a) in &by_path {
+        min_total += a.min;
+        cum_total += a.cumulative;
+        if a.count > 1 {
+            inefficient.push(InefficientFile {
+                path: display_path(p),
+                count: a.count,
+                wasted_bytes: a.cumulative,
+            });
+        }
+    }
+    inefficient.sort_by(|a, b| {
+        b.wasted_bytes
+            .cmp(&a.wasted_bytes)
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    let wasted_bytes: u64 = inefficient.iter().map(|f| f.wasted_bytes).sum();
+    let efficiency = if cum_total == 0 {
+        1.0
+    } else {
+        min_total as f64 / cum_total as f64
+    };
+    let size_bytes = img.size_bytes();
+    let user_size_bytes = size_bytes - if n_layers > 0 { img.layer_size(0) } else { 0 };
+    let user_wasted_percent = if user_size_bytes == 0 {
+        0.0
+    } else {
+        wasted_bytes as f64 / user_size_bytes as f64
+    };
+
+    let (reclaimable_bytes, layer_reclaimable, reclaimable_files) = reclaimable(img);
+    Waste {
+        size_bytes,
+        user_size_bytes,
+        efficiency,
+        wasted_bytes,
+        user_wasted_percent,
+        inefficient_files: inefficient,
+        reclaimable_bytes,
+        layer_reclaimable,
+        reclaimable_files,
+    }
+}
+
+/// Content identity of a stored file: (layer, entry index) of the regular file entry.
+type Inode = (u16, u32);
+
+fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
+    let tree = &img.tree;
+    let n_layers = tree.layer_count();
+    // Resolve a hardlink entry to the inode of its content.
+    let inode_of = |layer: usize, idx: u32| -> Option<Inode> {
+        let mut layer = layer;
+        let mut idx = idx;
+        for _ in 0..4 {
+            let e = &tree.contents[layer].entries[idx as usize];
+            match e.kind {
+                EntryKind::File => return Some((layer as u16, idx)),
+                EntryKind::Hardlink => {
+                    let target = e.link.as_deref()?;
+                    let node = tree.lookup_path(target)?;
+                    // The target as seen by this layer: its own version, else below.
+                    let v = match tree.version_in(node, layer) {
+                        Some(v)
+                            if v.entry != DELETED && v.entry != IMPLICIT_DIR && v.entry != idx =>
+                        {
+                            *v
+                        }
+                        _ => *tree.state_at(node, layer.checked_sub(1)?)?,
+                    };
+                    if v.entry == DELETED || v.entry == IMPLICIT_DIR {
+                        return None;
+                    }
+                    layer = v.layer as usize;
+                    idx = v.entry;
+                }
+                _ => return None,
+            }
+        }
+        None
+    };
+    let top = n_layers.saturating_sub(1);
+    let mut visible: FxHashSet<Inode> = FxHashSet::default();
+    if n_layers > 0 {
+        for n in 0..tree.node_count() as NodeId {
+            if let Some(v) = tree.state_at(n, top) {
+                if v.is_present() && v.entry != IMPLICIT_DIR {
+                    if let Some(i) = inode_of(v.layer as usize, v.entry) {
+                        visible.insert(i);
+                    }
+                }
+            }
+        }
+    }
+    let mut per_layer = vec![0u64; n_layers];
+    let mut files = Vec::new();
+    for n in 0..tree.node_count() as NodeId {
+        let vs = &tree.nodes[n as usize].versions;
+        for (k, v) in vs.iter().enumerate() {
+            if v.entry == DELETED || v.entry == IMPLICIT_DIR {
+                continue;
+            }
+            let e = tree.entry(v);
+            if e.kind != EntryKind::File {
+                continue;
+            }
+            if visible.contains(&(v.layer, v.entry)) {
+                continue;
+            }
+            per_layer[v.layer as usize] += e.size;
+            if e.size > 0 {
+                let next = vs.get(k + 1);
+                files.push(ReclaimableFile {
+                    path: tree.display_path(n),
+                    layer: v.layer as usize,
+                    bytes: e.size,
+                    hidden_in: next.map(|x| x.layer as usize).unwrap_or(v.layer as usize),
+                    deleted: next.is_some_and(|x| !x.is_present()),
+                });
+            }
+        }
+    }
+    files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    (per_layer.iter().sum(), per_layer, files)
+}

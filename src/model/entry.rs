@@ -82,7 +82,10 @@ impl Entry {
 
     /// Same content, differing only in metadata (mode, owner, mtime).
     pub fn same_content(&self, other: &Entry) -> bool {
-        self.kind == other.kind && self.size == other.size && self.hash == other.hash && self.link == other.link
+        self.kind == other.kind
+            && self.size == other.size
+            && self.hash == other.hash
+            && self.link == other.link
     }
 
     pub fn path_lossy(&self) -> String {
@@ -124,7 +127,11 @@ pub fn normalize(raw: &[u8]) -> NormPath {
             }
         }
     }
-    if out.is_empty() { NormPath::Root } else { NormPath::Ok(out) }
+    if out.is_empty() {
+        NormPath::Root
+    } else {
+        NormPath::Ok(out)
+    }
 }
 
 /// Parent path ("" for a top-level entry) and final component.
@@ -142,7 +149,10 @@ mod tests {
     #[test]
     fn normalize_paths() {
         assert_eq!(normalize(b"./usr/bin/"), NormPath::Ok(b"usr/bin".to_vec()));
-        assert_eq!(normalize(b"/etc//passwd"), NormPath::Ok(b"etc/passwd".to_vec()));
+        assert_eq!(
+            normalize(b"/etc//passwd"),
+            NormPath::Ok(b"etc/passwd".to_vec())
+        );
         assert_eq!(normalize(b"./"), NormPath::Root);
         assert_eq!(normalize(b"a/../../etc"), NormPath::Escapes);
         assert_eq!(normalize(b"a/./b"), NormPath::Ok(b"a/b".to_vec()));

@@ -78,7 +78,10 @@ impl Image {
 
     /// The instruction that made `layer` ("" when history does not say).
     pub fn created_by(&self, layer: usize) -> &str {
-        self.layers[layer].history.map(|h| self.history[h].created_by.as_str()).unwrap_or("")
+        self.layers[layer]
+            .history
+            .map(|h| self.history[h].created_by.as_str())
+            .unwrap_or("")
     }
 
     /// History entries that made no layer and come after `layer` (up to the next
@@ -101,7 +104,11 @@ impl Image {
 
     /// Assemble an image from its parts: pairs history with layers and stacks the
     /// layer contents into the file tree.
-    pub fn assemble(mut meta: Image, mut history: Vec<HistoryItem>, layers: Vec<(Layer, Arc<LayerContent>)>) -> Image {
+    pub fn assemble(
+        mut meta: Image,
+        mut history: Vec<HistoryItem>,
+        layers: Vec<(Layer, Arc<LayerContent>)>,
+    ) -> Image {
         // Pair history entries that made a layer with the layers, bottom first.
         let mut next = 0usize;
         for (i, h) in history.iter_mut().enumerate() {
@@ -114,7 +121,9 @@ impl Image {
                 next += 1;
             } else {
                 h.layer = None;
-                meta.warnings.push(format!("history entry {i} claims a layer the image does not have"));
+                meta.warnings.push(format!(
+                    "history entry {i} claims a layer the image does not have"
+                ));
             }
         }
         let mut tree = FileTree::new();
@@ -123,7 +132,11 @@ impl Image {
         for (i, (mut layer, content)) in layers.into_iter().enumerate() {
             layer.index = i;
             layer.history = history.iter().position(|h| h.layer == Some(i));
-            chain = if i == 0 { layer.diff_id.clone() } else { chain_id(&chain, &layer.diff_id) };
+            chain = if i == 0 {
+                layer.diff_id.clone()
+            } else {
+                chain_id(&chain, &layer.diff_id)
+            };
             layer.chain_id = chain.clone();
             for w in &content.warnings {
                 meta.warnings.push(format!("layer {i}: {w}"));

@@ -44,15 +44,21 @@ impl<R: Read> Read for CountingReader<R> {
 
 /// Parse an uncompressed layer tar.
 pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
-    let mut counting = CountingReader { inner: reader, count: 0 };
+    let mut counting = CountingReader {
+        inner: reader,
+        count: 0,
+    };
     let mut out = LayerContent::default();
     {
         let mut archive = tar::Archive::new(&mut counting);
         let mut index: FxHashMap<RawPath, u32> = FxHashMap::default();
         let mut buf = vec![0u8; 128 * 1024];
-        let entries = archive.entries().map_err(|e| from_io(e, "reading layer tar"))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| from_io(e, "reading layer tar"))?;
         for (n, item) in entries.enumerate() {
-            let mut entry = item.map_err(|e| from_io(e, format!("reading layer tar entry #{n}")))?;
+            let mut entry =
+                item.map_err(|e| from_io(e, format!("reading layer tar entry #{n}")))?;
             let raw_name = entry.path_bytes().into_owned();
             let header = entry.header();
             let etype = header.entry_type();
@@ -61,7 +67,10 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
             let mut uid = header.uid().unwrap_or(0) as u32;
             let mut gid = header.gid().unwrap_or(0) as u32;
             let mtime = header.mtime().unwrap_or(0);
-            let dev = (header.device_major().ok().flatten(), header.device_minor().ok().flatten());
+            let dev = (
+                header.device_major().ok().flatten(),
+                header.device_minor().ok().flatten(),
+            );
             let link_raw = entry.link_name_bytes().map(|l| l.into_owned());
             if let Ok(Some(pax)) = entry.pax_extensions() {
                 for ext in pax.flatten() {
@@ -110,7 +119,9 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
             }
 
             let kind = match etype {
-                tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => EntryKind::File,
+                tar::EntryType::Regular
+                | tar::EntryType::Continuous
+                | tar::EntryType::GNUSparse => EntryKind::File,
                 tar::EntryType::Directory => EntryKind::Dir,
                 tar::EntryType::Symlink => EntryKind::Symlink,
                 tar::EntryType::Link => EntryKind::Hardlink,
@@ -225,7 +236,9 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
     let mut h = Xxh3::new();
     let mut total = 0u64;
     loop {
-        let n = r.read(buf).map_err(|e| from_io(e, "reading layer content"))?;
+        let n = r
+            .read(buf)
+            .map_err(|e| from_io(e, "reading layer content"))?;
         if n == 0 {
             break;
         }
@@ -243,7 +256,9 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
 fn drain<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<()> {
     let mut total = 0u64;
     loop {
-        let n = r.read(buf).map_err(|e| from_io(e, "reading layer content"))?;
+        let n = r
+            .read(buf)
+            .map_err(|e| from_io(e, "reading layer content"))?;
         if n == 0 {
             break;
         }

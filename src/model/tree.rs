@@ -90,8 +90,16 @@ pub struct FileTree {
 
 impl FileTree {
     pub fn new() -> Self {
-        let root = Node { name: Box::default(), parent: ROOT, children: Vec::new(), versions: Vec::new() };
-        FileTree { nodes: vec![root], ..Default::default() }
+        let root = Node {
+            name: Box::default(),
+            parent: ROOT,
+            children: Vec::new(),
+            versions: Vec::new(),
+        };
+        FileTree {
+            nodes: vec![root],
+            ..Default::default()
+        }
     }
 
     pub fn layer_count(&self) -> usize {
@@ -130,7 +138,10 @@ impl FileTree {
 
     /// The version written by exactly `layer`, if any.
     pub fn version_in(&self, node: NodeId, layer: usize) -> Option<&Version> {
-        self.nodes[node as usize].versions.iter().find(|v| v.layer as usize == layer)
+        self.nodes[node as usize]
+            .versions
+            .iter()
+            .find(|v| v.layer as usize == layer)
     }
 
     pub fn children(&self, node: NodeId) -> &[NodeId] {
@@ -186,7 +197,12 @@ impl FileTree {
             return n;
         }
         let id = self.nodes.len() as NodeId;
-        self.nodes.push(Node { name: key.1.clone(), parent, children: Vec::new(), versions: Vec::new() });
+        self.nodes.push(Node {
+            name: key.1.clone(),
+            parent,
+            children: Vec::new(),
+            versions: Vec::new(),
+        });
         self.nodes[parent as usize].children.push(id);
         self.lookup.insert(key, id);
         id
@@ -228,12 +244,24 @@ impl FileTree {
                     Change::Removed
                 } else {
                     let old = self.entry(&b);
-                    let new = self.entry(&Version { layer, change: Change::Added, entry });
-                    if old.same_content_and_meta(new) { Change::Unchanged } else { Change::Modified }
+                    let new = self.entry(&Version {
+                        layer,
+                        change: Change::Added,
+                        entry,
+                    });
+                    if old.same_content_and_meta(new) {
+                        Change::Unchanged
+                    } else {
+                        Change::Modified
+                    }
                 }
             }
         };
-        self.nodes[node as usize].versions.push(Version { layer, change, entry });
+        self.nodes[node as usize].versions.push(Version {
+            layer,
+            change,
+            entry,
+        });
         self.layer_changes[layer as usize].push(node);
     }
 
@@ -307,7 +335,9 @@ impl FileTree {
             let mut fills = Vec::new();
             for (i, target) in unresolved {
                 if let Some(t) = self.lookup_path(&target).and_then(|n| {
-                    self.current(n).filter(|v| v.is_present()).map(|v| self.entry(v).clone())
+                    self.current(n)
+                        .filter(|v| v.is_present())
+                        .map(|v| self.entry(v).clone())
                 }) {
                     fills.push((i, t));
                 } else {
@@ -369,7 +399,9 @@ impl FileTree {
         let mut stack: Vec<(NodeId, usize)> =
             self.children(ROOT).iter().rev().map(|&c| (c, 1)).collect();
         while let Some((n, depth)) = stack.pop() {
-            let Some(e) = self.entry_at(n, layer) else { continue };
+            let Some(e) = self.entry_at(n, layer) else {
+                continue;
+            };
             f(n, depth, e);
             if e.kind == EntryKind::Dir {
                 for &c in self.children(n).iter().rev() {
@@ -385,7 +417,9 @@ impl FileTree {
         let mut stack = vec![node];
         while let Some(n) = stack.pop() {
             if n != ROOT {
-                let Some(e) = self.entry_at(n, layer) else { continue };
+                let Some(e) = self.entry_at(n, layer) else {
+                    continue;
+                };
                 total += e.tar_size;
                 if e.kind != EntryKind::Dir {
                     continue;

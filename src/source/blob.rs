@@ -58,9 +58,22 @@ pub fn sniff(head: &[u8]) -> Compression {
 
 /// Parse a layer blob of `expected_len` stored bytes (if known). `what` names the blob
 /// in error messages.
-pub fn parse_blob<R: Read>(raw: R, expected_len: Option<u64>, media_type: Option<&str>, what: &str) -> Result<LayerContent> {
-    let mut counted = BufReader::with_capacity(256 * 1024, CountingReader { inner: raw, count: 0 });
-    let head = counted.fill_buf().map_err(|e| from_io(e, format!("reading {what}")))?;
+pub fn parse_blob<R: Read>(
+    raw: R,
+    expected_len: Option<u64>,
+    media_type: Option<&str>,
+    what: &str,
+) -> Result<LayerContent> {
+    let mut counted = BufReader::with_capacity(
+        256 * 1024,
+        CountingReader {
+            inner: raw,
+            count: 0,
+        },
+    );
+    let head = counted
+        .fill_buf()
+        .map_err(|e| from_io(e, format!("reading {what}")))?;
     let comp = sniff(head);
     if let Some(mt) = media_type {
         let claimed = if mt.ends_with("gzip") {
@@ -91,7 +104,8 @@ pub fn parse_blob<R: Read>(raw: R, expected_len: Option<u64>, media_type: Option
     }
     .map_err(|e| e.context(what))?;
     // Anything after the compressed stream/tar end still counts as read.
-    std::io::copy(&mut counted, &mut std::io::sink()).map_err(|e| from_io(e, format!("reading {what}")))?;
+    std::io::copy(&mut counted, &mut std::io::sink())
+        .map_err(|e| from_io(e, format!("reading {what}")))?;
     let got = counted.get_ref().count;
     if let Some(exp) = expected_len {
         if got != exp {

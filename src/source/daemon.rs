@@ -39,13 +39,22 @@ pub struct DaemonExport {
 }
 
 pub fn export_image(_reference: &str) -> Result<DaemonExport> {
-    Err(Error::new(ErrorKind::NoDaemon, "daemon support not built yet"))
+    Err(Error::new(
+        ErrorKind::NoDaemon,
+        "daemon support not built yet",
+    ))
 }
 
 pub fn ping() -> Result<()> {
-    Err(Error::new(ErrorKind::NoDaemon, "daemon support not built yet"))
+    Err(Error::new(
+        ErrorKind::NoDaemon,
+        "daemon support not built yet",
+    ))
 }
 
 pub fn list_images() -> Result<Vec<ImageSummary>> {
-    Err(Error::new(ErrorKind::NoDaemon, "daemon support not built yet"))
+    Err(Error::new(
+        ErrorKind::NoDaemon,
+        "daemon support not built yet",
+    ))
 }

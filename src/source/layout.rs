@@ -47,20 +47,30 @@ impl Platform {
             "powerpc64" => "ppc64le",
             other => other,
         };
-        Platform { os: "linux".into(), architecture: architecture.into(), variant: None }
+        Platform {
+            os: "linux".into(),
+            architecture: architecture.into(),
+            variant: None,
+        }
     }
 
     /// "linux/arm64/v8" → Platform.
     pub fn parse(s: &str) -> Result<Platform> {
         let parts: Vec<&str> = s.split('/').collect();
         match parts.as_slice() {
-            [os, arch] => Ok(Platform { os: os.to_string(), architecture: arch.to_string(), variant: None }),
+            [os, arch] => Ok(Platform {
+                os: os.to_string(),
+                architecture: arch.to_string(),
+                variant: None,
+            }),
             [os, arch, v] => Ok(Platform {
                 os: os.to_string(),
                 architecture: arch.to_string(),
                 variant: Some(v.to_string()),
             }),
-            _ => Err(Error::usage(format!("invalid --platform {s:?}: expected OS/ARCH[/VARIANT], e.g. linux/amd64"))),
+            _ => Err(Error::usage(format!(
+                "invalid --platform {s:?}: expected OS/ARCH[/VARIANT], e.g. linux/amd64"
+            ))),
         }
     }
 }
@@ -89,7 +99,12 @@ pub fn blob_name(digest: &str) -> Result<String> {
     let (alg, hex) = digest
         .split_once(':')
         .ok_or_else(|| Error::corrupt(format!("invalid digest {digest:?}")))?;
-    if alg.is_empty() || hex.is_empty() || hex.contains('/') || alg.contains('/') || hex.contains("..") {
+    if alg.is_empty()
+        || hex.is_empty()
+        || hex.contains('/')
+        || alg.contains('/')
+        || hex.contains("..")
+    {
         return Err(Error::corrupt(format!("invalid digest {digest:?}")));
     }
     Ok(format!("blobs/{alg}/{hex}"))
@@ -99,7 +114,8 @@ fn read_json(store: &dyn MetaStore, name: &str, what: &str) -> Result<Value> {
     let bytes = store
         .read_small(name)?
         .ok_or_else(|| Error::corrupt(format!("{what} {name} is missing from the image")))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::corrupt(format!("{what} {name} is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::corrupt(format!("{what} {name} is not valid JSON: {e}")))
 }
 
 /// Does `tag` (as the user wrote it) name `candidate` (a RepoTag or ref annotation)?
@@ -112,13 +128,21 @@ fn tag_matches(tag: &str, candidate: &str) -> bool {
         let s = s.strip_prefix("docker.io/").unwrap_or(s);
         let s = s.strip_prefix("library/").unwrap_or(s);
         let last = s.rsplit('/').next().unwrap_or(s);
-        if last.contains(':') || last.contains('@') { s.to_string() } else { format!("{s}:latest") }
+        if last.contains(':') || last.contains('@') {
+            s.to_string()
+        } else {
+            format!("{s}:latest")
+        }
     };
     norm(tag) == norm(candidate)
 }
 
 /// Find the image to load. `selector` is a tag / ref name, or None for "the only one".
-pub fn resolve(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&Platform>) -> Result<Plan> {
+pub fn resolve(
+    store: &dyn MetaStore,
+    selector: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<Plan> {
     if store.has("manifest.json") {
         if let Some(plan) = resolve_docker(store, selector)? {
             return Ok(plan);
@@ -156,25 +180,38 @@ fn resolve_docker(store: &dyn MetaStore, selector: Option<&str>) -> Result<Optio
                 Some(e) => e,
                 None if store.has("index.json") => return Ok(None),
                 None => {
-                    let tags: Vec<&str> =
-                        entries.iter().flat_map(|e| e.repo_tags.iter().flatten()).map(|s| s.as_str()).collect();
+                    let tags: Vec<&str> = entries
+                        .iter()
+                        .flat_map(|e| e.repo_tags.iter().flatten())
+                        .map(|s| s.as_str())
+                        .collect();
                     return Err(Error::not_found(format!(
                         "no image tagged {sel:?} in this archive (it has: {})",
-                        if tags.is_empty() { "untagged images".to_string() } else { tags.join(", ") }
+                        if tags.is_empty() {
+                            "untagged images".to_string()
+                        } else {
+                            tags.join(", ")
+                        }
                     )));
                 }
             }
         }
     };
     let layers = entry.layers.clone().unwrap_or_default();
-    let config = store
-        .read_small(&entry.config)?
-        .ok_or_else(|| Error::corrupt(format!("the image config {} is missing from the archive", entry.config)))?;
+    let config = store.read_small(&entry.config)?.ok_or_else(|| {
+        Error::corrupt(format!(
+            "the image config {} is missing from the archive",
+            entry.config
+        ))
+    })?;
     // Early Docker 25 wrote manifests with no layers when saving by digest: fall back
     // to the OCI index when the config says there are layers.
     if layers.is_empty() && store.has("index.json") {
         let v: Value = serde_json::from_slice(&config).unwrap_or(Value::Null);
-        if v["rootfs"]["diff_ids"].as_array().is_some_and(|a| !a.is_empty()) {
+        if v["rootfs"]["diff_ids"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
             return Ok(None);
         }
     }
@@ -185,20 +222,34 @@ fn resolve_docker(store: &dyn MetaStore, selector: Option<&str>) -> Result<Optio
                 .strip_prefix("blobs/")
                 .and_then(|r| r.split_once('/'))
                 .map(|(alg, hex)| format!("{alg}:{hex}"));
-            PlanLayer { blob, media_type: None, size: None, digest }
+            PlanLayer {
+                blob,
+                media_type: None,
+                size: None,
+                digest,
+            }
         })
         .collect();
-    Ok(Some(Plan { config, layers: plan_layers, repo_tags: entry.repo_tags.clone().unwrap_or_default() }))
+    Ok(Some(Plan {
+        config,
+        layers: plan_layers,
+        repo_tags: entry.repo_tags.clone().unwrap_or_default(),
+    }))
 }
 
 const REF_NAME: &str = "org.opencontainers.image.ref.name";
 const CONTAINERD_NAME: &str = "io.containerd.image.name";
 
 fn is_index(mt: &str) -> bool {
-    mt == "application/vnd.oci.image.index.v1+json" || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
+    mt == "application/vnd.oci.image.index.v1+json"
+        || mt == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
-fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&Platform>) -> Result<Plan> {
+fn resolve_oci(
+    store: &dyn MetaStore,
+    selector: Option<&str>,
+    platform: Option<&Platform>,
+) -> Result<Plan> {
     let index = read_json(store, "index.json", "OCI index")?;
     let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
     if manifests.is_empty() {
@@ -209,7 +260,9 @@ fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&
             let found = manifests.iter().find(|d| {
                 let ann = &d["annotations"];
                 [REF_NAME, CONTAINERD_NAME].iter().any(|k| {
-                    ann[*k].as_str().is_some_and(|n| n == sel || tag_matches(sel, n) || n.ends_with(&format!(":{sel}")))
+                    ann[*k].as_str().is_some_and(|n| {
+                        n == sel || tag_matches(sel, n) || n.ends_with(&format!(":{sel}"))
+                    })
                 }) || d["digest"].as_str().is_some_and(|dg| dg == sel)
             });
             match found {
@@ -221,7 +274,11 @@ fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&
                         .collect();
                     return Err(Error::not_found(format!(
                         "no image named {sel:?} in this layout (it has: {})",
-                        if names.is_empty() { "unnamed images".into() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "unnamed images".into()
+                        } else {
+                            names.join(", ")
+                        }
                     )));
                 }
             }
@@ -233,7 +290,11 @@ fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&
     };
     let repo_tags = [REF_NAME, CONTAINERD_NAME]
         .iter()
-        .find_map(|k| chosen["annotations"][*k].as_str().map(|s| vec![s.to_string()]))
+        .find_map(|k| {
+            chosen["annotations"][*k]
+                .as_str()
+                .map(|s| vec![s.to_string()])
+        })
         .unwrap_or_default();
     let host = Platform::host();
     let platform = platform.unwrap_or(&host);
@@ -243,13 +304,21 @@ fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&
         .ok_or_else(|| Error::corrupt("image manifest has no config digest"))?;
     let config = store
         .read_small(&blob_name(config_digest)?)?
-        .ok_or_else(|| Error::corrupt(format!("config blob {config_digest} is missing from the layout")))?;
+        .ok_or_else(|| {
+            Error::corrupt(format!(
+                "config blob {config_digest} is missing from the layout"
+            ))
+        })?;
     let mut layers = Vec::new();
     for l in manifest["layers"].as_array().into_iter().flatten() {
-        let digest = l["digest"].as_str().ok_or_else(|| Error::corrupt("layer descriptor has no digest"))?;
+        let digest = l["digest"]
+            .as_str()
+            .ok_or_else(|| Error::corrupt("layer descriptor has no digest"))?;
         let blob = blob_name(digest)?;
         if !store.has(&blob) {
-            return Err(Error::corrupt(format!("layer blob {digest} is missing from the layout")));
+            return Err(Error::corrupt(format!(
+                "layer blob {digest} is missing from the layout"
+            )));
         }
         layers.push(PlanLayer {
             blob,
@@ -258,32 +327,52 @@ fn resolve_oci(store: &dyn MetaStore, selector: Option<&str>, platform: Option<&
             digest: Some(digest.to_string()),
         });
     }
-    Ok(Plan { config, layers, repo_tags })
+    Ok(Plan {
+        config,
+        layers,
+        repo_tags,
+    })
 }
 
 /// Follow a descriptor down to an image manifest, choosing the platform in indexes.
-fn descend(store: &dyn MetaStore, desc: &Value, platform: &Platform, depth: usize) -> Result<Value> {
+fn descend(
+    store: &dyn MetaStore,
+    desc: &Value,
+    platform: &Platform,
+    depth: usize,
+) -> Result<Value> {
     if depth > 8 {
         return Err(Error::corrupt("image index nesting is too deep"));
     }
-    let digest = desc["digest"].as_str().ok_or_else(|| Error::corrupt("descriptor without digest"))?;
+    let digest = desc["digest"]
+        .as_str()
+        .ok_or_else(|| Error::corrupt("descriptor without digest"))?;
     let doc = read_json(store, &blob_name(digest)?, "blob")?;
-    let mt = doc["mediaType"].as_str().or(desc["mediaType"].as_str()).unwrap_or("");
+    let mt = doc["mediaType"]
+        .as_str()
+        .or(desc["mediaType"].as_str())
+        .unwrap_or("");
     if is_index(mt) || (doc.get("manifests").is_some() && doc.get("layers").is_none()) {
         let ms = doc["manifests"].as_array().cloned().unwrap_or_default();
         let matching = |d: &&Value| {
             let p = &d["platform"];
             p["os"].as_str() == Some(platform.os.as_str())
                 && p["architecture"].as_str() == Some(platform.architecture.as_str())
-                && (platform.variant.is_none() || p["variant"].as_str() == platform.variant.as_deref())
+                && (platform.variant.is_none()
+                    || p["variant"].as_str() == platform.variant.as_deref())
         };
         let real = |d: &&Value| {
             d["platform"]["os"].as_str() != Some("unknown")
-                && d["annotations"]["vnd.docker.reference.type"].as_str() != Some("attestation-manifest")
+                && d["annotations"]["vnd.docker.reference.type"].as_str()
+                    != Some("attestation-manifest")
         };
         let pick = ms.iter().find(matching).or_else(|| {
             let reals: Vec<&Value> = ms.iter().filter(real).collect();
-            if reals.len() == 1 { Some(reals[0]) } else { None }
+            if reals.len() == 1 {
+                Some(reals[0])
+            } else {
+                None
+            }
         });
         return match pick {
             Some(d) => descend(store, d, platform, depth + 1),
@@ -293,7 +382,11 @@ fn descend(store: &dyn MetaStore, desc: &Value, platform: &Platform, depth: usiz
                     .filter(real)
                     .map(|d| {
                         let p = &d["platform"];
-                        format!("{}/{}", p["os"].as_str().unwrap_or("?"), p["architecture"].as_str().unwrap_or("?"))
+                        format!(
+                            "{}/{}",
+                            p["os"].as_str().unwrap_or("?"),
+                            p["architecture"].as_str().unwrap_or("?")
+                        )
                     })
                     .collect();
                 Err(Error::not_found(format!(
@@ -319,7 +412,13 @@ mod tests {
 
     #[test]
     fn platform_parse() {
-        assert_eq!(Platform::parse("linux/arm64/v8").unwrap().variant.as_deref(), Some("v8"));
+        assert_eq!(
+            Platform::parse("linux/arm64/v8")
+                .unwrap()
+                .variant
+                .as_deref(),
+            Some("v8")
+        );
         assert!(Platform::parse("linux").is_err());
     }
 }

@@ -37,9 +37,14 @@ impl ImageSource {
         if s.is_empty() {
             return Err(Error::usage("empty image reference"));
         }
-        if let Some(r) = s.strip_prefix("docker://").or_else(|| s.strip_prefix("docker-daemon:")) {
+        if let Some(r) = s
+            .strip_prefix("docker://")
+            .or_else(|| s.strip_prefix("docker-daemon:"))
+        {
             if r.is_empty() {
-                return Err(Error::usage("docker:// needs an image reference, e.g. docker://alpine:3.20"));
+                return Err(Error::usage(
+                    "docker:// needs an image reference, e.g. docker://alpine:3.20",
+                ));
             }
             return Ok(ImageSource::Daemon(r.to_string()));
         }
@@ -106,7 +111,8 @@ pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Im
         ImageSource::Daemon(r) => {
             let export = daemon::export_image(r)?;
             if let Some(p) = &opts.progress {
-                p.total.store(export.image.size, std::sync::atomic::Ordering::Relaxed);
+                p.total
+                    .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
             }
             let store = CollectedStore::collect(export.stream, opts.progress.clone())?;
             let mut img = load_from_store(&store, None, reference, opts)?;
@@ -138,7 +144,11 @@ pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Im
 }
 
 /// Load from any reader producing a docker-save / OCI archive stream (stdin, tests).
-pub fn load_stream<R: std::io::Read>(reader: R, reference: &str, opts: &LoadOptions) -> Result<Image> {
+pub fn load_stream<R: std::io::Read>(
+    reader: R,
+    reference: &str,
+    opts: &LoadOptions,
+) -> Result<Image> {
     let store = CollectedStore::collect(reader, opts.progress.clone())?;
     load_from_store(&store, None, reference, opts)
 }
@@ -146,7 +156,11 @@ pub fn load_stream<R: std::io::Read>(reader: R, reference: &str, opts: &LoadOpti
 fn check_file(path: &Path) -> Result<()> {
     let md = std::fs::metadata(path).map_err(|e| crate::error::from_io(e, path.display()))?;
     if md.is_dir() {
-        return Err(Error::usage(format!("{} is a directory: use oci:{}", path.display(), path.display())));
+        return Err(Error::usage(format!(
+            "{} is a directory: use oci:{}",
+            path.display(),
+            path.display()
+        )));
     }
     if let Some(p) = &None::<()> {
         let _ = p;
@@ -190,12 +204,22 @@ struct ConfigHistory {
     empty_layer: bool,
 }
 
-fn load_from_store<S: BlobStore>(store: &S, selector: Option<&str>, reference: &str, opts: &LoadOptions) -> Result<Image> {
+fn load_from_store<S: BlobStore>(
+    store: &S,
+    selector: Option<&str>,
+    reference: &str,
+    opts: &LoadOptions,
+) -> Result<Image> {
     let plan = resolve(store, selector, opts.platform.as_ref())?;
     build(store, plan, reference, opts)
 }
 
-fn build<S: BlobStore>(store: &S, plan: Plan, reference: &str, opts: &LoadOptions) -> Result<Image> {
+fn build<S: BlobStore>(
+    store: &S,
+    plan: Plan,
+    reference: &str,
+    opts: &LoadOptions,
+) -> Result<Image> {
     let cfg: ConfigFile = serde_json::from_slice(&plan.config)
         .map_err(|e| Error::corrupt(format!("the image config is not valid JSON: {e}")))?;
     if cfg.rootfs.diff_ids.len() != plan.layers.len() {
@@ -210,7 +234,10 @@ fn build<S: BlobStore>(store: &S, plan: Plan, reference: &str, opts: &LoadOption
         format!("sha256:{}", hex::encode(Sha256::digest(&plan.config)))
     };
     if let Some(p) = &opts.progress {
-        p.layers_total.store(plan.layers.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        p.layers_total.store(
+            plan.layers.len() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
     let contents = parse_layers(store, &plan, opts)?;
     let history = cfg
@@ -257,7 +284,11 @@ fn build<S: BlobStore>(store: &S, plan: Plan, reference: &str, opts: &LoadOption
 }
 
 /// Parse the plan's layers, in parallel where the store allows, each distinct blob once.
-fn parse_layers<S: BlobStore>(store: &S, plan: &Plan, opts: &LoadOptions) -> Result<Vec<Arc<LayerContent>>> {
+fn parse_layers<S: BlobStore>(
+    store: &S,
+    plan: &Plan,
+    opts: &LoadOptions,
+) -> Result<Vec<Arc<LayerContent>>> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     let mut unique: Vec<usize> = Vec::new();
@@ -276,7 +307,11 @@ fn parse_layers<S: BlobStore>(store: &S, plan: &Plan, opts: &LoadOptions) -> Res
     let results: Vec<Mutex<Option<Result<Arc<LayerContent>>>>> =
         plan.layers.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8).min(unique.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+        .min(unique.len().max(1));
     let failed = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
         for _ in 0..workers {
@@ -288,7 +323,12 @@ fn parse_layers<S: BlobStore>(store: &S, plan: &Plan, opts: &LoadOptions) -> Res
                     }
                     let i = unique[k];
                     let l = &plan.layers[i];
-                    let r = store.parse_layer(&l.blob, l.size, l.media_type.as_deref(), opts.progress.clone());
+                    let r = store.parse_layer(
+                        &l.blob,
+                        l.size,
+                        l.media_type.as_deref(),
+                        opts.progress.clone(),
+                    );
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -304,7 +344,13 @@ fn parse_layers<S: BlobStore>(store: &S, plan: &Plan, opts: &LoadOptions) -> Res
     // Report the lowest failing layer.
     for (i, cell) in results.iter().enumerate() {
         if let Some(r) = cell.lock().unwrap().take() {
-            out[i] = Some(r.map_err(|e| if e.kind == ErrorKind::Corrupt { e } else { e.context(format!("layer {i}")) })?);
+            out[i] = Some(r.map_err(|e| {
+                if e.kind == ErrorKind::Corrupt {
+                    e
+                } else {
+                    e.context(format!("layer {i}"))
+                }
+            })?);
         }
     }
     (0..plan.layers.len())

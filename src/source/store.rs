@@ -18,8 +18,13 @@ const SMALL_MAX: u64 = 64 << 20;
 /// A store whose layer blobs can be opened by name.
 pub trait BlobStore: MetaStore + Sync {
     /// Parse the layer blob `name`.
-    fn parse_layer(&self, name: &str, size: Option<u64>, media_type: Option<&str>, progress: Option<Arc<Progress>>)
-    -> Result<Arc<LayerContent>>;
+    fn parse_layer(
+        &self,
+        name: &str,
+        size: Option<u64>,
+        media_type: Option<&str>,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Arc<LayerContent>>;
 }
 
 fn clean_name(raw: &[u8]) -> String {
@@ -79,7 +84,13 @@ impl MetaStore for DirStore {
 }
 
 impl BlobStore for DirStore {
-    fn parse_layer(&self, name: &str, size: Option<u64>, media_type: Option<&str>, progress: Option<Arc<Progress>>) -> Result<Arc<LayerContent>> {
+    fn parse_layer(
+        &self,
+        name: &str,
+        size: Option<u64>,
+        media_type: Option<&str>,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Arc<LayerContent>> {
         let p = self.path(name)?;
         let f = File::open(&p).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -88,7 +99,13 @@ impl BlobStore for DirStore {
                 from_io(e, p.display())
             }
         })?;
-        parse_blob(ProgressReader { inner: f, progress }, size, media_type, &format!("layer blob {name}")).map(Arc::new)
+        parse_blob(
+            ProgressReader { inner: f, progress },
+            size,
+            media_type,
+            &format!("layer blob {name}"),
+        )
+        .map(Arc::new)
     }
 }
 
@@ -116,9 +133,12 @@ impl TarFileStore {
         let mut archive = tar::Archive::new(file);
         let mut members = FxHashMap::default();
         let mut links = FxHashMap::default();
-        let entries = archive.entries_with_seek().map_err(|e| from_io(e, path.display()))?;
+        let entries = archive
+            .entries_with_seek()
+            .map_err(|e| from_io(e, path.display()))?;
         for item in entries {
-            let entry = item.map_err(|e| from_io(e, format!("{}: reading the archive", path.display())))?;
+            let entry =
+                item.map_err(|e| from_io(e, format!("{}: reading the archive", path.display())))?;
             let name = clean_name(&entry.path_bytes());
             match entry.header().entry_type() {
                 tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -133,7 +153,10 @@ impl TarFileStore {
                     }
                 }
                 t if t.is_file() => {
-                    let m = Member { offset: entry.raw_file_position(), size: entry.size() };
+                    let m = Member {
+                        offset: entry.raw_file_position(),
+                        size: entry.size(),
+                    };
                     if m.offset + m.size > file_len {
                         return Err(Error::corrupt(format!(
                             "{}: the archive is truncated ({name} ends past the end of the file)",
@@ -146,9 +169,16 @@ impl TarFileStore {
             }
         }
         if members.is_empty() {
-            return Err(Error::corrupt(format!("{}: not a tar archive, or an empty one", path.display())));
+            return Err(Error::corrupt(format!(
+                "{}: not a tar archive, or an empty one",
+                path.display()
+            )));
         }
-        Ok(TarFileStore { path: path.to_path_buf(), members, links })
+        Ok(TarFileStore {
+            path: path.to_path_buf(),
+            members,
+            links,
+        })
     }
 
     fn member(&self, name: &str) -> Option<&Member> {
@@ -164,19 +194,26 @@ impl TarFileStore {
 
     fn open_member(&self, m: &Member) -> Result<std::io::Take<File>> {
         let mut f = File::open(&self.path).map_err(|e| from_io(e, self.path.display()))?;
-        f.seek(SeekFrom::Start(m.offset)).map_err(|e| from_io(e, self.path.display()))?;
+        f.seek(SeekFrom::Start(m.offset))
+            .map_err(|e| from_io(e, self.path.display()))?;
         Ok(f.take(m.size))
     }
 }
 
 impl MetaStore for TarFileStore {
     fn read_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        let Some(m) = self.member(name) else { return Ok(None) };
+        let Some(m) = self.member(name) else {
+            return Ok(None);
+        };
         if m.size > SMALL_MAX {
-            return Err(Error::corrupt(format!("{name} is too large to be an image document")));
+            return Err(Error::corrupt(format!(
+                "{name} is too large to be an image document"
+            )));
         }
         let mut buf = Vec::with_capacity(m.size as usize);
-        self.open_member(m)?.read_to_end(&mut buf).map_err(|e| from_io(e, name))?;
+        self.open_member(m)?
+            .read_to_end(&mut buf)
+            .map_err(|e| from_io(e, name))?;
         if buf.len() as u64 != m.size {
             return Err(Error::corrupt(format!("{name} is truncated")));
         }
@@ -188,7 +225,13 @@ impl MetaStore for TarFileStore {
 }
 
 impl BlobStore for TarFileStore {
-    fn parse_layer(&self, name: &str, size: Option<u64>, media_type: Option<&str>, progress: Option<Arc<Progress>>) -> Result<Arc<LayerContent>> {
+    fn parse_layer(
+        &self,
+        name: &str,
+        size: Option<u64>,
+        media_type: Option<&str>,
+        progress: Option<Arc<Progress>>,
+    ) -> Result<Arc<LayerContent>> {
         let m = self
             .member(name)
             .ok_or_else(|| Error::corrupt(format!("layer {name} is missing from the archive")))?;
@@ -201,7 +244,13 @@ impl BlobStore for TarFileStore {
             }
         }
         let r = self.open_member(m)?;
-        parse_blob(ProgressReader { inner: r, progress }, Some(m.size), media_type, &format!("layer {name}")).map(Arc::new)
+        parse_blob(
+            ProgressReader { inner: r, progress },
+            Some(m.size),
+            media_type,
+            &format!("layer {name}"),
+        )
+        .map(Arc::new)
     }
 }
 
@@ -217,11 +266,16 @@ pub struct CollectedStore {
 
 impl CollectedStore {
     pub fn collect<R: Read>(reader: R, progress: Option<Arc<Progress>>) -> Result<CollectedStore> {
-        let mut archive = tar::Archive::new(ProgressReader { inner: reader, progress });
+        let mut archive = tar::Archive::new(ProgressReader {
+            inner: reader,
+            progress,
+        });
         let mut small = FxHashMap::default();
         let mut layers = FxHashMap::default();
         let mut links = FxHashMap::default();
-        let entries = archive.entries().map_err(|e| from_io(e, "reading the image stream"))?;
+        let entries = archive
+            .entries()
+            .map_err(|e| from_io(e, "reading the image stream"))?;
         let mut seen_any = false;
         for item in entries {
             let entry = item.map_err(|e| from_io(e, "reading the image stream"))?;
@@ -231,7 +285,11 @@ impl CollectedStore {
             if matches!(etype, tar::EntryType::Symlink | tar::EntryType::Link) {
                 if let Some(t) = entry.link_name_bytes() {
                     let t = String::from_utf8_lossy(&t).to_string();
-                    let target = if etype == tar::EntryType::Link { clean_name(t.as_bytes()) } else { resolve_rel(&name, &t) };
+                    let target = if etype == tar::EntryType::Link {
+                        clean_name(t.as_bytes())
+                    } else {
+                        resolve_rel(&name, &t)
+                    };
                     links.insert(name, target);
                 }
                 continue;
@@ -241,25 +299,33 @@ impl CollectedStore {
             }
             let size = entry.size();
             let mut r = BufReader::with_capacity(256 * 1024, entry);
-            let head = r.fill_buf().map_err(|e| from_io(e, format!("reading {name}")))?;
+            let head = r
+                .fill_buf()
+                .map_err(|e| from_io(e, format!("reading {name}")))?;
             let first = head.iter().find(|b| !b.is_ascii_whitespace()).copied();
             let is_doc = !(name.ends_with("layer.tar") || name.starts_with("blobs/"))
                 || matches!(first, Some(b'{') | Some(b'['));
             if is_doc && size <= SMALL_MAX {
                 let mut buf = Vec::with_capacity(size as usize);
-                r.read_to_end(&mut buf).map_err(|e| from_io(e, format!("reading {name}")))?;
+                r.read_to_end(&mut buf)
+                    .map_err(|e| from_io(e, format!("reading {name}")))?;
                 if buf.len() as u64 != size {
-                    return Err(Error::corrupt(format!("the image stream is truncated inside {name}")));
+                    return Err(Error::corrupt(format!(
+                        "the image stream is truncated inside {name}"
+                    )));
                 }
                 small.insert(name, buf);
             } else if is_doc {
-                std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| from_io(e, format!("reading {name}")))?;
+                std::io::copy(&mut r, &mut std::io::sink())
+                    .map_err(|e| from_io(e, format!("reading {name}")))?;
             } else {
                 let parsed = parse_blob(&mut r, Some(size), None, &format!("layer {name}"));
                 // A truncated stream shows up as a short read: that is fatal for the
                 // whole stream, not only this layer.
                 if let Err(e) = &parsed {
-                    if e.kind == crate::error::ErrorKind::Corrupt || e.kind == crate::error::ErrorKind::Io {
+                    if e.kind == crate::error::ErrorKind::Corrupt
+                        || e.kind == crate::error::ErrorKind::Io
+                    {
                         // Keep reading: if the outer stream is fine the error is
                         // reported only if this layer is needed.
                         std::io::copy(&mut r, &mut std::io::sink())
@@ -270,9 +336,15 @@ impl CollectedStore {
             }
         }
         if !seen_any {
-            return Err(Error::corrupt("the image stream is empty or not a tar archive"));
+            return Err(Error::corrupt(
+                "the image stream is empty or not a tar archive",
+            ));
         }
-        Ok(CollectedStore { small, layers, links })
+        Ok(CollectedStore {
+            small,
+            layers,
+            links,
+        })
     }
 
     fn resolve_name<'a>(&'a self, name: &'a str) -> String {
@@ -292,7 +364,9 @@ impl CollectedStore {
         match self.layers.get(&n) {
             Some(Ok(c)) => Ok(c.clone()),
             Some(Err(e)) => Err(e.clone()),
-            None => Err(Error::corrupt(format!("layer {name} is missing from the image stream"))),
+            None => Err(Error::corrupt(format!(
+                "layer {name} is missing from the image stream"
+            ))),
         }
     }
 }
@@ -308,7 +382,13 @@ impl MetaStore for CollectedStore {
 }
 
 impl BlobStore for CollectedStore {
-    fn parse_layer(&self, name: &str, _size: Option<u64>, _mt: Option<&str>, _p: Option<Arc<Progress>>) -> Result<Arc<LayerContent>> {
+    fn parse_layer(
+        &self,
+        name: &str,
+        _size: Option<u64>,
+        _mt: Option<&str>,
+        _p: Option<Arc<Progress>>,
+    ) -> Result<Arc<LayerContent>> {
         self.layer(name)
     }
 }

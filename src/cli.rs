@@ -1,0 +1,280 @@
+//! Command-line interface: argument parsing and the headless commands.
+
+use crate::analysis::waste;
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::Image;
+use crate::report;
+use crate::source::{self, ImageSource, LoadOptions, Progress, layout::Platform};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "layerlens",
+    version,
+    about = "Explain Docker images layer by layer: what each Dockerfile line costs, what is wasted, what changed.",
+    after_help = "IMAGE is a daemon reference (name:tag, id, digest), docker://REF, docker-archive:PATH[:TAG], \
+oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path to an archive or OCI layout.\n\
+Without a command, opens the interactive explorer (the bundled sample image when no IMAGE is given and no daemon answers).\n\
+Exit codes: 0 success, 1 a CI rule failed, 2 usage or load error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Image to explore.
+    pub image: Option<String>,
+    #[command(flatten)]
+    pub global: Global,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Global {
+    /// Platform to pick from a multi-platform index (OS/ARCH[/VARIANT]); default: the host's.
+    #[arg(long, global = true, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+    /// Never show a progress bar.
+    #[arg(long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Summary of an image: size, efficiency, wasted and reclaimable bytes, per-layer table.
+    Report {
+        image: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to FILE instead of standard output.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// List the merged filesystem at the top layer (or --layer N), or a layer's own changes.
+    Files {
+        image: String,
+        /// Layer index (0 = bottom); default: the top layer.
+        #[arg(long, value_name = "N")]
+        layer: Option<usize>,
+        /// List only what that layer added, modified or removed.
+        #[arg(long)]
+        changes: bool,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check an image against waste thresholds; exit 1 when a rule fails.
+    Ci {
+        image: String,
+        /// Rules file (TOML like .layerlens-ci.toml, or dive's .dive-ci YAML).
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+        /// Fail when efficiency is below F (0..1). "disabled" skips the rule.
+        #[arg(long, value_name = "F")]
+        lowest_efficiency: Option<String>,
+        /// Fail when dive's wasted bytes exceed SIZE (e.g. 20MB).
+        #[arg(long, value_name = "SIZE")]
+        highest_wasted_bytes: Option<String>,
+        /// Fail when wasted bytes / user size exceed F.
+        #[arg(long, value_name = "F")]
+        highest_user_wasted_percent: Option<String>,
+        /// Fail when reclaimable bytes exceed SIZE.
+        #[arg(long, value_name = "SIZE")]
+        highest_reclaimable_bytes: Option<String>,
+    },
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Load an image with a progress bar on stderr when it is a terminal.
+pub fn load_image(reference: &str, global: &Global) -> Result<Image> {
+    let src = ImageSource::parse(reference)?;
+    let platform = global
+        .platform
+        .as_deref()
+        .map(Platform::parse)
+        .transpose()?;
+    let progress = Arc::new(Progress::default());
+    let opts = LoadOptions {
+        platform,
+        progress: Some(progress.clone()),
+    };
+    if let ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) = &src {
+        if let Ok(md) = std::fs::metadata(p) {
+            progress
+                .total
+                .store(md.len(), std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let show = !global.quiet && std::io::stderr().is_terminal();
+    if !show {
+        return source::load(&src, reference, &opts);
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let h = s.spawn(|| {
+            let r = source::load(&src, reference, &opts);
+            done.store(true, std::sync::atomic::Ordering::Release);
+            r
+        });
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} loading {msg} {bytes}/{total_bytes} ({bytes_per_sec})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(reference.to_string());
+        let start = std::time::Instant::now();
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            if start.elapsed() > std::time::Duration::from_millis(300) {
+                let total = progress.total.load(std::sync::atomic::Ordering::Relaxed);
+                if total > 0 {
+                    bar.set_length(total);
+                }
+                bar.set_position(progress.read.load(std::sync::atomic::Ordering::Relaxed));
+                bar.tick();
+            }
+        }
+        bar.finish_and_clear();
+        h.join()
+            .unwrap_or_else(|_| Err(Error::other("the loader crashed")))
+    })
+}
+
+fn write_stdout(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::io(format!("writing output: {e}"))),
+    }
+}
+
+/// Run a headless command; returns the process exit code.
+pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
+    match cmd {
+        Command::Report {
+            image,
+            format,
+            output,
+        } => {
+            let img = load_image(&image, global)?;
+            let w = waste::analyze(&img);
+            let text = match format {
+                Format::Json => report::json::render(&img, &w),
+                Format::Text => report::text::render(&img, &w),
+            };
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
+                None => write_stdout(&text)?,
+            }
+            Ok(0)
+        }
+        Command::Files {
+            image,
+            layer,
+            changes,
+            format,
+        } => {
+            let img = load_image(&image, global)?;
+            let n = img.layers.len();
+            if n == 0 {
+                return Err(Error::new(ErrorKind::Usage, "the image has no layers"));
+            }
+            let l = layer.unwrap_or(n - 1);
+            if l >= n {
+                return Err(Error::usage(format!(
+                    "--layer {l} is out of range: the image has layers 0..{}",
+                    n - 1
+                )));
+            }
+            let records = if changes {
+                report::files::changes(&img, l, false)
+            } else {
+                report::files::merged(&img, l)
+            };
+            let text = match format {
+                Format::Json => {
+                    let mut s = serde_json::to_string_pretty(&records).expect("serializes");
+                    s.push('\n');
+                    s
+                }
+                Format::Text => report::files::to_text(&records),
+            };
+            write_stdout(&text)?;
+            Ok(0)
+        }
+        Command::Ci {
+            image,
+            config,
+            lowest_efficiency,
+            highest_wasted_bytes,
+            highest_user_wasted_percent,
+            highest_reclaimable_bytes,
+        } => {
+            let (mut rules, from) = report::ci::Rules::load(config.as_deref(), Path::new("."))?;
+            for (k, v) in [
+                ("lowest-efficiency", lowest_efficiency),
+                ("highest-wasted-bytes", highest_wasted_bytes),
+                ("highest-user-wasted-percent", highest_user_wasted_percent),
+                ("highest-reclaimable-bytes", highest_reclaimable_bytes),
+            ] {
+                if let Some(v) = v {
+                    rules.set(k, &v)?;
+                }
+            }
+            let img = load_image(&image, global)?;
+            let w = waste::analyze(&img);
+            let results = report::ci::evaluate(&rules, &w);
+            let mut text = format!(
+                "{}: efficiency {:.4}, wasted {}, user wasted {:.4}, reclaimable {}\n",
+                image,
+                w.efficiency,
+                report::human(w.wasted_bytes),
+                w.user_wasted_percent,
+                report::human(w.reclaimable_bytes)
+            );
+            text.push_str(&report::ci::render(&results, from.as_deref()));
+            write_stdout(&text)?;
+            Ok(
+                if results
+                    .iter()
+                    .any(|r| r.outcome == report::ci::Outcome::Fail)
+                {
+                    1
+                } else {
+                    0
+                },
+            )
+        }
+    }
+}
+
+/// Path of the bundled sample image.
+pub fn sample_path() -> PathBuf {
+    let candidates = [
+        std::env::current_exe().ok().and_then(|p| {
+            p.parent()
+                .and_then(|d| d.parent())
+                .and_then(|d| d.parent())
+                .map(|d| d.join("assets/sample.tar"))
+        }),
+        Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/assets/sample.tar"
+        ))),
+        Some(PathBuf::from("assets/sample.tar")),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("assets/sample.tar"))
+}

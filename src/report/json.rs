@@ -1,0 +1,117 @@
+//! `report --format json` (schema_version 1).
+
+use crate::analysis::waste::{InefficientFile, ReclaimableFile, Waste};
+use crate::model::Image;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct Report<'a> {
+    pub schema_version: u32,
+    pub image: ImageSummary,
+    pub layers: Vec<LayerSummary>,
+    pub inefficient_files: &'a [InefficientFile],
+    pub reclaimable_files: &'a [ReclaimableFile],
+    pub warnings: &'a [String],
+}
+
+#[derive(Serialize)]
+pub struct ImageSummary {
+    pub reference: String,
+    pub id: String,
+    pub tags: Vec<String>,
+    pub os: String,
+    pub architecture: String,
+    pub created: Option<String>,
+    pub size_bytes: u64,
+    pub layer_count: usize,
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub user_wasted_percent: f64,
+    pub reclaimable_bytes: u64,
+}
+
+#[derive(Serialize)]
+pub struct Instruction {
+    pub created_by: String,
+    pub created: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct LayerSummary {
+    pub index: usize,
+    pub diff_id: String,
+    pub chain_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_digest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blob_size: Option<u64>,
+    pub size_bytes: u64,
+    pub created_by: String,
+    pub created: Option<String>,
+    pub instructions: Vec<Instruction>,
+    pub added: usize,
+    pub modified: usize,
+    pub removed: usize,
+    pub reclaimable_bytes: u64,
+}
+
+pub fn layer_summaries(img: &Image, waste: &Waste) -> Vec<LayerSummary> {
+    img.layers
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let (added, modified, removed) = super::files::change_counts(img, i);
+            LayerSummary {
+                index: i,
+                diff_id: l.diff_id.clone(),
+                chain_id: l.chain_id.clone(),
+                blob_digest: l.blob_digest.clone(),
+                blob_size: l.blob_size,
+                size_bytes: img.layer_size(i),
+                created_by: img.created_by(i).to_string(),
+                created: l.history.and_then(|h| img.history[h].created.clone()),
+                instructions: img
+                    .instructions_after(i)
+                    .into_iter()
+                    .map(|h| Instruction {
+                        created_by: h.created_by.clone(),
+                        created: h.created.clone(),
+                    })
+                    .collect(),
+                added,
+                modified,
+                removed,
+                reclaimable_bytes: waste.layer_reclaimable[i],
+            }
+        })
+        .collect()
+}
+
+pub fn render(img: &Image, waste: &Waste) -> String {
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        image: ImageSummary {
+            reference: img.reference.clone(),
+            id: img.id.clone(),
+            tags: img.repo_tags.clone(),
+            os: img.os.clone(),
+            architecture: img.architecture.clone(),
+            created: img.created.clone(),
+            size_bytes: waste.size_bytes,
+            layer_count: img.layers.len(),
+            efficiency: waste.efficiency,
+            wasted_bytes: waste.wasted_bytes,
+            user_wasted_percent: waste.user_wasted_percent,
+            reclaimable_bytes: waste.reclaimable_bytes,
+        },
+        layers: layer_summaries(img, waste),
+        inefficient_files: &waste.inefficient_files,
+        reclaimable_files: &waste.reclaimable_files,
+        warnings: &img.warnings,
+    };
+    let mut s = serde_json::to_string_pretty(&report).expect("report serializes");
+    s.push('\n');
+    s
+}

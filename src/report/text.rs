@@ -1,0 +1,118 @@
+//! `report --format text`: a summary a person reads in seconds, then the layers.
+
+use super::human;
+use crate::analysis::waste::Waste;
+use crate::model::Image;
+use std::fmt::Write;
+
+/// First line of a command, shortened for a table cell.
+pub fn short_command(cmd: &str, width: usize) -> String {
+    let c = cmd
+        .trim()
+        .trim_start_matches("/bin/sh -c ")
+        .trim_start_matches("#(nop) ")
+        .trim();
+    let c: String = c.split_whitespace().collect::<Vec<_>>().join(" ");
+    if c.chars().count() > width {
+        let mut s: String = c.chars().take(width.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    } else {
+        c
+    }
+}
+
+pub fn render(img: &Image, waste: &Waste) -> String {
+    let mut s = String::new();
+    let name = if img.repo_tags.is_empty() {
+        img.reference.clone()
+    } else {
+        img.repo_tags.join(", ")
+    };
+    let _ = writeln!(s, "Image        {name}");
+    let _ = writeln!(s, "Id           {}", img.id);
+    let _ = writeln!(s, "Platform     {}/{}", img.os, img.architecture);
+    let _ = writeln!(
+        s,
+        "Size         {} in {} layers",
+        human(waste.size_bytes),
+        img.layers.len()
+    );
+    let _ = writeln!(s, "Efficiency   {:.2} %", waste.efficiency * 100.0);
+    let _ = writeln!(
+        s,
+        "Wasted       {} ({:.1} % of what the layers above the base add; dive's measure)",
+        human(waste.wasted_bytes),
+        waste.user_wasted_percent * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "Reclaimable  {} (stored in layers but hidden in the final filesystem)",
+        human(waste.reclaimable_bytes)
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  Command",
+        "#", "Size", "Reclaim", "Added", "Modif", "Remov"
+    );
+    for l in super::json::layer_summaries(img, waste) {
+        let _ = writeln!(
+            s,
+            "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {}",
+            l.index,
+            human(l.size_bytes),
+            if l.reclaimable_bytes > 0 {
+                human(l.reclaimable_bytes)
+            } else {
+                "-".into()
+            },
+            l.added,
+            l.modified,
+            l.removed,
+            short_command(&l.created_by, 70)
+        );
+    }
+    if !waste.reclaimable_files.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "Largest reclaimable files (bytes kept in a layer, hidden later):"
+        );
+        for f in waste.reclaimable_files.iter().take(10) {
+            let why = if f.deleted { "deleted" } else { "replaced" };
+            let _ = writeln!(
+                s,
+                "  {:>10}  {}  (layer {}, {why} in layer {})",
+                human(f.bytes),
+                f.path,
+                f.layer,
+                f.hidden_in
+            );
+        }
+    }
+    if !waste.inefficient_files.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Inefficient files (in 2+ layers; dive's list):");
+        for f in waste.inefficient_files.iter().take(10) {
+            let _ = writeln!(
+                s,
+                "  {:>10}  x{}  {}",
+                human(f.wasted_bytes),
+                f.count,
+                f.path
+            );
+        }
+        if waste.inefficient_files.len() > 10 {
+            let _ = writeln!(s, "  … and {} more", waste.inefficient_files.len() - 10);
+        }
+    }
+    if !img.warnings.is_empty() {
+        let _ = writeln!(s);
+        let _ = writeln!(s, "Warnings:");
+        for w in &img.warnings {
+            let _ = writeln!(s, "  {w}");
+        }
+    }
+    s
+}
