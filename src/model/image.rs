@@ -78,10 +78,12 @@ impl Image {
 
     /// The instruction that made `layer` ("" when history does not say).
     pub fn created_by(&self, layer: usize) -> &str {
-        self.layers[layer]
-            .history
-            .map(|h| self.history[h].created_by.as_str())
-            .unwrap_or("")
+        match self.layers[layer].history.map(|h| &self.history[h]) {
+            // `docker import` leaves created_by empty and says what it did in the comment.
+            Some(h) if h.created_by.is_empty() => h.comment.as_deref().unwrap_or(""),
+            Some(h) => &h.created_by,
+            None => "",
+        }
     }
 
     /// History entries that made no layer and come after `layer` (up to the next

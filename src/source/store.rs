@@ -136,9 +136,11 @@ impl TarFileStore {
         let entries = archive
             .entries_with_seek()
             .map_err(|e| from_io(e, path.display()))?;
+        let mut end = 0u64;
         for item in entries {
             let entry =
                 item.map_err(|e| from_io(e, format!("{}: reading the archive", path.display())))?;
+            end = end.max(entry.raw_header_position() + 512 + entry.size().div_ceil(512) * 512);
             let name = clean_name(&entry.path_bytes());
             match entry.header().entry_type() {
                 tar::EntryType::Symlink | tar::EntryType::Link => {
@@ -171,6 +173,19 @@ impl TarFileStore {
         if members.is_empty() {
             return Err(Error::corrupt(format!(
                 "{}: not a tar archive, or an empty one",
+                path.display()
+            )));
+        }
+        // A tar ends with zero blocks; without them the file was cut short, even if it
+        // was cut between two members.
+        let mut f = File::open(path).map_err(|e| from_io(e, path.display()))?;
+        let mut block = [0u8; 512];
+        let terminated = f.seek(SeekFrom::Start(end)).is_ok()
+            && f.read_exact(&mut block).is_ok()
+            && block.iter().all(|&b| b == 0);
+        if !terminated {
+            return Err(Error::corrupt(format!(
+                "{}: the archive is truncated (it ends without the tar end-of-archive marker)",
                 path.display()
             )));
         }
@@ -264,12 +279,32 @@ pub struct CollectedStore {
     links: FxHashMap<String, String>,
 }
 
+/// Remembers whether the underlying reader reached its end.
+struct EofTracker<R> {
+    inner: R,
+    eof: bool,
+}
+
+impl<R: Read> Read for EofTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.eof = true;
+        }
+        Ok(n)
+    }
+}
+
 impl CollectedStore {
     pub fn collect<R: Read>(reader: R, progress: Option<Arc<Progress>>) -> Result<CollectedStore> {
-        let mut archive = tar::Archive::new(ProgressReader {
-            inner: reader,
-            progress,
-        });
+        let mut tracker = EofTracker {
+            inner: ProgressReader {
+                inner: reader,
+                progress,
+            },
+            eof: false,
+        };
+        let mut archive = tar::Archive::new(&mut tracker);
         let mut small = FxHashMap::default();
         let mut layers = FxHashMap::default();
         let mut links = FxHashMap::default();
@@ -338,6 +373,12 @@ impl CollectedStore {
         if !seen_any {
             return Err(Error::corrupt(
                 "the image stream is empty or not a tar archive",
+            ));
+        }
+        drop(archive);
+        if tracker.eof {
+            return Err(Error::corrupt(
+                "the image stream is truncated (it ended without the tar end-of-archive marker)",
             ));
         }
         Ok(CollectedStore {

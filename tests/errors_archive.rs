@@ -1,0 +1,219 @@
+//! Bad input: one clear line on stderr, exit code 2, never a panic, never a partial
+//! report that looks complete.
+
+use layerlens::fixture::{Compression, FEntry, FImage, FLayer, Format, write_image};
+use std::path::Path;
+use std::process::Command;
+
+fn image() -> FImage {
+    FImage::new(
+        "bad:1",
+        vec![
+            FLayer::new(
+                "ADD base",
+                vec![
+                    FEntry::dir("etc"),
+                    FEntry::file("etc/big", vec![b'x'; 200_000]),
+                ],
+            ),
+            FLayer::new(
+                "RUN more",
+                vec![
+                    FEntry::dir("opt"),
+                    FEntry::file("opt/data", vec![b'y'; 300_000]),
+                ],
+            ),
+        ],
+    )
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_layerlens"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Exit 2, nothing on stdout, exactly one stderr line containing every `needles`.
+fn assert_clean_failure(args: &[&str], needles: &[&str]) {
+    let (code, stdout, stderr) = run(args);
+    assert_eq!(code, 2, "args {args:?}: stderr {stderr}");
+    assert!(stdout.is_empty(), "partial output on stdout: {stdout}");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "not one line: {stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    for n in needles {
+        assert!(
+            stderr.to_lowercase().contains(&n.to_lowercase()),
+            "{stderr:?} lacks {n:?}"
+        );
+    }
+}
+
+fn write(format: Format, comp: Compression, dir: &Path) -> std::path::PathBuf {
+    let p = if format == Format::OciDir {
+        dir.join("layout")
+    } else {
+        dir.join("img.tar")
+    };
+    write_image(&image(), format, comp, &p).unwrap();
+    p
+}
+
+#[test]
+fn truncated_archives_fail_cleanly() {
+    for (format, comp) in [
+        (Format::DockerLegacy, Compression::None),
+        (Format::Docker25, Compression::Gzip),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(format, comp, dir.path());
+        let full = std::fs::read(&p).unwrap();
+        // Cut inside a layer, and cut at a 512-byte block boundary before the end.
+        for cut in [full.len() / 2, (full.len() / 512 - 4) * 512] {
+            std::fs::write(&p, &full[..cut]).unwrap();
+            let ps = p.to_str().unwrap();
+            assert_clean_failure(&["report", "--format", "json", ps], &[]);
+            assert_clean_failure(&["files", ps], &[]);
+        }
+    }
+}
+
+#[test]
+fn corrupt_compressed_layer_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::OciDir, Compression::Gzip, dir.path());
+    // Flip bytes in the middle of the biggest blob (a gzip layer).
+    let blobs = p.join("blobs/sha256");
+    let biggest = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut b = std::fs::read(&biggest).unwrap();
+    let mid = b.len() / 2;
+    for x in &mut b[mid..mid + 64] {
+        *x ^= 0x5a;
+    }
+    std::fs::write(&biggest, b).unwrap();
+    assert_clean_failure(&["report", p.to_str().unwrap()], &["layer"]);
+}
+
+#[test]
+fn missing_blob_in_layout_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::OciDir, Compression::Zstd, dir.path());
+    let blobs = p.join("blobs/sha256");
+    let biggest = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap();
+    std::fs::remove_file(&biggest).unwrap();
+    let name = biggest.file_name().unwrap().to_str().unwrap().to_string();
+    assert_clean_failure(
+        &["report", &format!("oci:{}", p.display())],
+        &["missing", &name[..12]],
+    );
+}
+
+#[test]
+fn not_an_archive_and_missing_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.tar");
+    std::fs::write(&junk, b"this is not a tar file at all, just some text\n").unwrap();
+    assert_clean_failure(&["report", junk.to_str().unwrap()], &[]);
+    let empty = dir.path().join("empty.tar");
+    std::fs::write(&empty, b"").unwrap();
+    assert_clean_failure(&["report", empty.to_str().unwrap()], &[]);
+    assert_clean_failure(
+        &["report", "docker-archive:/nonexistent/x.tar"],
+        &["/nonexistent/x.tar"],
+    );
+    assert_clean_failure(
+        &["report", "oci:/nonexistent/layout"],
+        &["/nonexistent/layout"],
+    );
+    // A directory that is not a layout.
+    assert_clean_failure(
+        &["report", &format!("oci:{}", dir.path().display())],
+        &["index.json"],
+    );
+}
+
+#[test]
+fn bad_usage_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::DockerLegacy, Compression::None, dir.path());
+    let ps = p.to_str().unwrap();
+    assert_clean_failure(&["files", ps, "--layer", "9"], &["--layer 9"]);
+    assert_clean_failure(&["ci", ps, "--highest-wasted-bytes", "lots"], &["lots"]);
+    assert_clean_failure(&["report", ps, "--platform", "linux"], &["platform"]);
+    let (code, _, _) = run(&["report"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn stream_loading_matches_file_loading() {
+    // The daemon path parses a docker-save stream in one pass: check it against the
+    // seekable-file path on both archive formats.
+    for (format, comp) in [
+        (Format::DockerLegacy, Compression::None),
+        (Format::Docker25, Compression::Zstd),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(format, comp, dir.path());
+        let opts = layerlens::source::LoadOptions::default();
+        let a = layerlens::source::load(
+            &layerlens::source::ImageSource::DockerArchive(p.clone(), None),
+            "x",
+            &opts,
+        )
+        .unwrap();
+        let b =
+            layerlens::source::load_stream(std::fs::File::open(&p).unwrap(), "x", &opts).unwrap();
+        assert_eq!(
+            layerlens::report::files::merged(&a, 1),
+            layerlens::report::files::merged(&b, 1)
+        );
+        assert_eq!(a.id, b.id);
+        // Truncated stream: an error, not a partial image.
+        let full = std::fs::read(&p).unwrap();
+        let r = layerlens::source::load_stream(&full[..full.len() * 2 / 3], "x", &opts);
+        assert!(r.is_err(), "{format:?}: truncated stream loaded");
+    }
+}
+
+#[test]
+fn ci_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::DockerLegacy, Compression::None, dir.path());
+    let ps = p.to_str().unwrap();
+    let (code, out, _) = run(&["ci", ps, "--lowest-efficiency", "0.5"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("PASS  lowest-efficiency"));
+    let (code, out, _) = run(&["ci", ps, "--highest-reclaimable-bytes", "1"]);
+    // Nothing is reclaimable in this image.
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = run(&["ci", ps, "--lowest-efficiency", "1.1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL  lowest-efficiency"));
+    // Config file, dive format.
+    let cfg = dir.path().join(".dive-ci");
+    std::fs::write(
+        &cfg,
+        "rules:\n  lowestEfficiency: 1.5\n  highestUserWastedPercent: disabled\n",
+    )
+    .unwrap();
+    let (code, out, _) = run(&["ci", ps, "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("SKIP  highest-user-wasted-percent"));
+}
