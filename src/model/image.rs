@@ -31,6 +31,8 @@ pub struct Layer {
     /// Size of the blob as stored (compressed size), if known.
     pub blob_size: Option<u64>,
     pub media_type: Option<String>,
+    /// Name of the blob inside its source (to read a file of the layer again later).
+    pub blob: String,
     /// Index into the image's history of the instruction that made it.
     pub history: Option<usize>,
 }
@@ -104,12 +106,13 @@ impl Image {
         out
     }
 
-    /// Assemble an image from its parts: pairs history with layers and stacks the
-    /// layer contents into the file tree.
-    pub fn assemble(
+    /// Prepare an image from its metadata, history and layer descriptions, without
+    /// any layer content yet: history is paired with layers and chain ids computed.
+    /// The layers pane can paint from this before a single layer is parsed.
+    pub fn prepare(
         mut meta: Image,
         mut history: Vec<HistoryItem>,
-        layers: Vec<(Layer, Arc<LayerContent>)>,
+        mut layers: Vec<Layer>,
     ) -> Image {
         // Pair history entries that made a layer with the layers, bottom first.
         let mut next = 0usize;
@@ -128,10 +131,14 @@ impl Image {
                 ));
             }
         }
-        let mut tree = FileTree::new();
+        if next < layers.len() && !history.is_empty() {
+            meta.warnings.push(format!(
+                "history describes {next} layer(s) but the image has {}",
+                layers.len()
+            ));
+        }
         let mut chain = String::new();
-        let mut out_layers = Vec::with_capacity(layers.len());
-        for (i, (mut layer, content)) in layers.into_iter().enumerate() {
+        for (i, layer) in layers.iter_mut().enumerate() {
             layer.index = i;
             layer.history = history.iter().position(|h| h.layer == Some(i));
             chain = if i == 0 {
@@ -140,23 +147,75 @@ impl Image {
                 chain_id(&chain, &layer.diff_id)
             };
             layer.chain_id = chain.clone();
-            for w in &content.warnings {
-                meta.warnings.push(format!("layer {i}: {w}"));
-            }
-            tree.push_layer(content);
-            out_layers.push(layer);
         }
-        if next < out_layers.len() && !history.is_empty() {
-            meta.warnings.push(format!(
-                "history describes {next} layer(s) but the image has {}",
-                out_layers.len()
-            ));
-        }
-        meta.warnings.append(&mut tree.warnings.clone());
         meta.history = history;
-        meta.layers = out_layers;
-        meta.tree = tree;
+        meta.layers = layers;
+        meta.tree = FileTree::new();
         meta
+    }
+
+    /// Number of layers whose content is stacked in the tree so far.
+    pub fn layers_loaded(&self) -> usize {
+        self.tree.layer_count()
+    }
+
+    /// Whether every layer is in the tree.
+    pub fn is_complete(&self) -> bool {
+        self.tree.layer_count() == self.layers.len()
+    }
+
+    /// Assemble an image from its parts in one go.
+    pub fn assemble(
+        meta: Image,
+        history: Vec<HistoryItem>,
+        layers: Vec<(Layer, Arc<LayerContent>)>,
+    ) -> Image {
+        let (descs, contents): (Vec<Layer>, Vec<Arc<LayerContent>>) = layers.into_iter().unzip();
+        let mut b = ImageBuilder::new(Image::prepare(meta, history, descs));
+        for (i, c) in contents.into_iter().enumerate() {
+            b.add(i, c);
+        }
+        b.finish()
+    }
+}
+
+/// Stacks layer contents into an image as they arrive, in any order: layer k goes
+/// into the tree as soon as layers 0..k are there.
+#[derive(Debug)]
+pub struct ImageBuilder {
+    pub image: Image,
+    pending: std::collections::BTreeMap<usize, Arc<LayerContent>>,
+}
+
+impl ImageBuilder {
+    pub fn new(prepared: Image) -> Self {
+        ImageBuilder {
+            image: prepared,
+            pending: Default::default(),
+        }
+    }
+
+    /// Add layer `i`'s content; returns how many layers were stacked by this call.
+    pub fn add(&mut self, i: usize, content: Arc<LayerContent>) -> usize {
+        self.pending.insert(i, content);
+        let mut stacked = 0;
+        while let Some(c) = self.pending.remove(&self.image.tree.layer_count()) {
+            let k = self.image.tree.layer_count();
+            for w in &c.warnings {
+                self.image.warnings.push(format!("layer {k}: {w}"));
+            }
+            let before = self.image.tree.warnings.len();
+            self.image.tree.push_layer(c);
+            let new: Vec<String> = self.image.tree.warnings[before..].to_vec();
+            self.image.warnings.extend(new);
+            stacked += 1;
+        }
+        stacked
+    }
+
+    pub fn finish(self) -> Image {
+        debug_assert!(self.pending.is_empty());
+        self.image
     }
 }
 

@@ -8,7 +8,7 @@ pub mod layout;
 pub mod store;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{HistoryItem, Image, Layer, LayerContent};
+use crate::model::{HistoryItem, Image, ImageBuilder, Layer, LayerContent};
 pub use blob::Progress;
 use layout::{Plan, Platform, resolve};
 use serde::Deserialize;
@@ -106,7 +106,37 @@ pub struct LoadOptions {
 }
 
 /// Load an image completely: metadata, history, every layer and the file tree.
+/// What a load reports as it goes.
+pub enum LoadEvent {
+    /// Metadata, history and layer descriptions: everything but layer contents.
+    Meta(Image),
+    /// Layer `i` is parsed (in any order).
+    Layer(usize, Arc<LayerContent>),
+}
+
+/// Load an image completely: metadata, history, every layer and the file tree.
 pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Image> {
+    let mut builder: Option<ImageBuilder> = None;
+    load_with(src, reference, opts, &mut |ev| match ev {
+        LoadEvent::Meta(m) => builder = Some(ImageBuilder::new(m)),
+        LoadEvent::Layer(i, c) => {
+            if let Some(b) = builder.as_mut() {
+                b.add(i, c);
+            }
+        }
+    })?;
+    builder
+        .map(ImageBuilder::finish)
+        .ok_or_else(|| Error::other("the loader produced no image"))
+}
+
+/// Load an image, reporting metadata first and then each layer as it is parsed.
+pub fn load_with(
+    src: &ImageSource,
+    reference: &str,
+    opts: &LoadOptions,
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
     match src {
         ImageSource::Daemon(r) => {
             let export = daemon::export_image(r)?;
@@ -114,18 +144,24 @@ pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Im
                 p.total
                     .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
             }
+            let info = export.image.clone();
             let store = CollectedStore::collect(export.stream, opts.progress.clone())?;
-            let mut img = load_from_store(&store, None, reference, opts)?;
-            img.id = export.image.id.clone();
-            if !export.image.repo_tags.is_empty() {
-                img.repo_tags = export.image.repo_tags.clone();
-            }
-            Ok(img)
+            let mut on_daemon = |ev: LoadEvent| match ev {
+                LoadEvent::Meta(mut m) => {
+                    m.id = info.id.clone();
+                    if !info.repo_tags.is_empty() {
+                        m.repo_tags = info.repo_tags.clone();
+                    }
+                    on(LoadEvent::Meta(m))
+                }
+                other => on(other),
+            };
+            load_from_store(&store, None, reference, opts, &mut on_daemon)
         }
         ImageSource::DockerArchive(path, sel) | ImageSource::OciArchive(path, sel) => {
             check_file(path)?;
             let store = TarFileStore::open(path)?;
-            load_from_store(&store, sel.as_deref(), reference, opts)
+            load_from_store(&store, sel.as_deref(), reference, opts, on)
         }
         ImageSource::OciDir(path, sel) => {
             if !path.is_dir() {
@@ -138,7 +174,7 @@ pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Im
                 )));
             }
             let store = DirStore { root: path.clone() };
-            load_from_store(&store, sel.as_deref(), reference, opts)
+            load_from_store(&store, sel.as_deref(), reference, opts, on)
         }
     }
 }
@@ -150,7 +186,18 @@ pub fn load_stream<R: std::io::Read>(
     opts: &LoadOptions,
 ) -> Result<Image> {
     let store = CollectedStore::collect(reader, opts.progress.clone())?;
-    load_from_store(&store, None, reference, opts)
+    let mut builder: Option<ImageBuilder> = None;
+    load_from_store(&store, None, reference, opts, &mut |ev| match ev {
+        LoadEvent::Meta(m) => builder = Some(ImageBuilder::new(m)),
+        LoadEvent::Layer(i, c) => {
+            if let Some(b) = builder.as_mut() {
+                b.add(i, c);
+            }
+        }
+    })?;
+    builder
+        .map(ImageBuilder::finish)
+        .ok_or_else(|| Error::other("the loader produced no image"))
 }
 
 fn check_file(path: &Path) -> Result<()> {
@@ -209,17 +256,9 @@ fn load_from_store<S: BlobStore>(
     selector: Option<&str>,
     reference: &str,
     opts: &LoadOptions,
-) -> Result<Image> {
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
     let plan = resolve(store, selector, opts.platform.as_ref())?;
-    build(store, plan, reference, opts)
-}
-
-fn build<S: BlobStore>(
-    store: &S,
-    plan: Plan,
-    reference: &str,
-    opts: &LoadOptions,
-) -> Result<Image> {
     let cfg: ConfigFile = serde_json::from_slice(&plan.config)
         .map_err(|e| Error::corrupt(format!("the image config is not valid JSON: {e}")))?;
     if cfg.rootfs.diff_ids.len() != plan.layers.len() {
@@ -239,7 +278,6 @@ fn build<S: BlobStore>(
             std::sync::atomic::Ordering::Relaxed,
         );
     }
-    let contents = parse_layers(store, &plan, opts)?;
     let history = cfg
         .history
         .into_iter()
@@ -251,22 +289,17 @@ fn build<S: BlobStore>(
             layer: None,
         })
         .collect();
-    let layers: Vec<(Layer, Arc<LayerContent>)> = plan
+    let layers: Vec<Layer> = plan
         .layers
         .iter()
         .zip(cfg.rootfs.diff_ids.iter())
-        .zip(contents)
-        .map(|((pl, diff_id), content)| {
-            (
-                Layer {
-                    diff_id: diff_id.clone(),
-                    blob_digest: pl.digest.clone(),
-                    blob_size: pl.size,
-                    media_type: pl.media_type.clone(),
-                    ..Default::default()
-                },
-                content,
-            )
+        .map(|(pl, diff_id)| Layer {
+            diff_id: diff_id.clone(),
+            blob_digest: pl.digest.clone(),
+            blob_size: pl.size.or_else(|| store.blob_len(&pl.blob)),
+            media_type: pl.media_type.clone(),
+            blob: pl.blob.clone(),
+            ..Default::default()
         })
         .collect();
     let meta = Image {
@@ -280,42 +313,42 @@ fn build<S: BlobStore>(
         run_config: cfg.config,
         ..Default::default()
     };
-    Ok(Image::assemble(meta, history, layers))
+    on(LoadEvent::Meta(Image::prepare(meta, history, layers)));
+    parse_layers(store, &plan, opts, on)
 }
 
-/// Parse the plan's layers, in parallel where the store allows, each distinct blob once.
+/// Parse the plan's layers, in parallel, each distinct blob once; report each layer
+/// as soon as it is parsed. The first failure (lowest layer) is returned.
 fn parse_layers<S: BlobStore>(
     store: &S,
     plan: &Plan,
     opts: &LoadOptions,
-) -> Result<Vec<Arc<LayerContent>>> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     let mut unique: Vec<usize> = Vec::new();
-    let mut first_of: Vec<usize> = Vec::with_capacity(plan.layers.len());
+    let mut dups: Vec<Vec<usize>> = vec![Vec::new(); plan.layers.len()];
     for (i, l) in plan.layers.iter().enumerate() {
-        match plan.layers[..i].iter().position(|o| o.blob == l.blob) {
-            Some(j) => first_of.push(first_of[j]),
-            None => {
-                first_of.push(i);
-                unique.push(i);
-            }
+        match unique.iter().find(|&&u| plan.layers[u].blob == l.blob) {
+            Some(&u) => dups[u].push(i),
+            None => unique.push(i),
         }
     }
-    // Biggest first, so two workers finish together.
-    unique.sort_by_key(|&i| std::cmp::Reverse(plan.layers[i].size.unwrap_or(0)));
-    let results: Vec<Mutex<Option<Result<Arc<LayerContent>>>>> =
-        plan.layers.iter().map(|_| Mutex::new(None)).collect();
+    // Lowest layers first, so the tree can be stacked while the rest is parsed.
     let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
         .clamp(1, 8)
         .min(unique.len().max(1));
-    let failed = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Arc<LayerContent>>)>();
+    let mut first_error: Option<(usize, Error)> = None;
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| {
+            let tx = tx.clone();
+            let (unique, next, failed) = (&unique, &next, &failed);
+            s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
                     if k >= unique.len() || failed.load(Ordering::Relaxed) {
@@ -335,29 +368,37 @@ fn parse_layers<S: BlobStore>(
                     if let Some(p) = &opts.progress {
                         p.layers_done.fetch_add(1, Ordering::Relaxed);
                     }
-                    *results[i].lock().unwrap() = Some(r);
+                    if tx.send((i, r)).is_err() {
+                        break;
+                    }
                 }
             });
         }
-    });
-    let mut out: Vec<Option<Arc<LayerContent>>> = vec![None; plan.layers.len()];
-    // Report the lowest failing layer.
-    for (i, cell) in results.iter().enumerate() {
-        if let Some(r) = cell.lock().unwrap().take() {
-            out[i] = Some(r.map_err(|e| {
-                if e.kind == ErrorKind::Corrupt {
-                    e
-                } else {
-                    e.context(format!("layer {i}"))
+        drop(tx);
+        for (i, r) in rx {
+            match r {
+                Ok(c) => {
+                    if first_error.is_none() {
+                        for &d in &dups[i] {
+                            on(LoadEvent::Layer(d, c.clone()));
+                        }
+                        on(LoadEvent::Layer(i, c));
+                    }
                 }
-            })?);
+                Err(e) => {
+                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_error = Some((i, e));
+                    }
+                }
+            }
         }
+    });
+    match first_error {
+        Some((i, e)) => Err(if e.kind == ErrorKind::Corrupt {
+            e
+        } else {
+            e.context(format!("layer {i}"))
+        }),
+        None => Ok(()),
     }
-    (0..plan.layers.len())
-        .map(|i| {
-            out[first_of[i]]
-                .clone()
-                .ok_or_else(|| Error::other(format!("layer {i} was not loaded")))
-        })
-        .collect()
 }

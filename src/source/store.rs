@@ -25,6 +25,10 @@ pub trait BlobStore: MetaStore + Sync {
         media_type: Option<&str>,
         progress: Option<Arc<Progress>>,
     ) -> Result<Arc<LayerContent>>;
+    /// Stored size of a blob, when the store knows it.
+    fn blob_len(&self, _name: &str) -> Option<u64> {
+        None
+    }
 }
 
 fn clean_name(raw: &[u8]) -> String {
@@ -84,6 +88,13 @@ impl MetaStore for DirStore {
 }
 
 impl BlobStore for DirStore {
+    fn blob_len(&self, name: &str) -> Option<u64> {
+        self.path(name)
+            .ok()
+            .and_then(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+    }
+
     fn parse_layer(
         &self,
         name: &str,
@@ -240,6 +251,10 @@ impl MetaStore for TarFileStore {
 }
 
 impl BlobStore for TarFileStore {
+    fn blob_len(&self, name: &str) -> Option<u64> {
+        self.member(name).map(|m| m.size)
+    }
+
     fn parse_layer(
         &self,
         name: &str,
