@@ -5,6 +5,7 @@
 pub mod blob;
 pub mod daemon;
 pub mod layout;
+pub mod read;
 pub mod store;
 
 use crate::error::{Error, ErrorKind, Result};

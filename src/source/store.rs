@@ -73,6 +73,16 @@ impl DirStore {
     }
 }
 
+impl DirStore {
+    /// The raw (possibly compressed) bytes of a blob.
+    pub fn open_raw(&self, name: &str) -> Result<Box<dyn Read + Send>> {
+        let p = self.path(name)?;
+        Ok(Box::new(
+            File::open(&p).map_err(|e| from_io(e, p.display()))?,
+        ))
+    }
+}
+
 impl MetaStore for DirStore {
     fn read_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let p = self.path(name)?;
@@ -223,6 +233,17 @@ impl TarFileStore {
         f.seek(SeekFrom::Start(m.offset))
             .map_err(|e| from_io(e, self.path.display()))?;
         Ok(f.take(m.size))
+    }
+}
+
+impl TarFileStore {
+    /// The raw (possibly compressed) bytes of a blob.
+    pub fn open_raw(&self, name: &str) -> Result<Box<dyn Read + Send>> {
+        let m = self
+            .member(name)
+            .ok_or_else(|| Error::corrupt(format!("{name} is missing from the archive")))?
+            .clone();
+        Ok(Box::new(self.open_member(&m)?))
     }
 }
 
