@@ -7,3 +7,4 @@ pub mod fixture;
 pub mod model;
 pub mod report;
 pub mod source;
+pub mod tui;

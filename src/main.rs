@@ -5,21 +5,15 @@ fn main() {
     let args = Cli::parse();
     let code = match args.command {
         Some(cmd) => cli::run_command(cmd, &args.global),
-        None => {
-            // Until the explorer lands: a text report of the image or the sample.
-            let image = args.image.clone().unwrap_or_else(|| {
-                let p = cli::sample_path();
-                format!("docker-archive:{}", p.display())
-            });
-            cli::run_command(
-                cli::Command::Report {
-                    image,
-                    format: cli::Format::Text,
-                    output: None,
-                },
-                &args.global,
-            )
-        }
+        None => args
+            .global
+            .platform
+            .as_deref()
+            .map(layerlens::source::layout::Platform::parse)
+            .transpose()
+            .and_then(|platform| {
+                layerlens::tui::run(args.image.clone(), platform, cli::sample_path())
+            }),
     };
     match code {
         Ok(c) => std::process::exit(c),

@@ -1,0 +1,275 @@
+//! The interactive explorer (ratatui + crossterm).
+//!
+//! The UI thread owns the [`app::App`] state; terminal events and background jobs
+//! (loading, analysis, listing images, previews, extraction) reach it as messages on
+//! one channel. Results of an earlier image's jobs carry an older generation number and
+//! are dropped.
+
+pub mod app;
+pub mod jobs;
+pub mod keymap;
+pub mod theme;
+pub mod treeview;
+pub mod view;
+
+use crate::error::{Error, Result};
+use app::{App, Cmd, Msg};
+use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use crossterm::execute;
+use crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use std::io::Stdout;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// `$LAYERLENS_CONFIG`, else `$XDG_CONFIG_HOME/layerlens/config.toml`, else
+/// `~/.config/layerlens/config.toml`.
+pub fn config_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("LAYERLENS_CONFIG") {
+        return Some(PathBuf::from(p));
+    }
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        return Some(PathBuf::from(x).join("layerlens/config.toml"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/layerlens/config.toml"))
+}
+
+/// Keymap and theme from the user's config file (defaults when there is none).
+pub fn load_config() -> Result<(keymap::Keymap, theme::Theme)> {
+    let user: Option<toml::Table> = match config_path() {
+        Some(p) if p.exists() => {
+            let text = std::fs::read_to_string(&p)
+                .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?;
+            Some(
+                text.parse()
+                    .map_err(|e| Error::usage(format!("{}: invalid TOML: {e}", p.display())))?,
+            )
+        }
+        _ => None,
+    };
+    let km = keymap::Keymap::new(user.as_ref())?;
+    let theme_name = user
+        .as_ref()
+        .and_then(|u| u.get("theme"))
+        .and_then(|t| t.as_str())
+        .map(String::from);
+    if let Some(n) = &theme_name {
+        if theme::Theme::by_name(n).is_none() {
+            return Err(Error::usage(format!(
+                "unknown theme {n:?} in the config: use dark, light or mono"
+            )));
+        }
+    }
+    Ok((km, theme::Theme::resolve(theme_name.as_deref())))
+}
+
+type Term = Terminal<CrosstermBackend<Stdout>>;
+
+fn setup_terminal() -> Result<Term> {
+    enable_raw_mode().map_err(|e| Error::io(format!("cannot use the terminal: {e}")))?;
+    let mut out = std::io::stdout();
+    execute!(out, EnterAlternateScreen, EnableMouseCapture)
+        .map_err(|e| Error::io(format!("cannot use the terminal: {e}")))?;
+    Terminal::new(CrosstermBackend::new(out))
+        .map_err(|e| Error::io(format!("cannot use the terminal: {e}")))
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = execute!(
+        std::io::stdout(),
+        LeaveAlternateScreen,
+        DisableMouseCapture,
+        crossterm::cursor::Show
+    );
+}
+
+/// Restore the terminal before a panic message prints.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+}
+
+/// Run the explorer. `image`: what to open (None: picker, or the sample without a
+/// daemon).
+pub fn run(
+    image: Option<String>,
+    platform: Option<crate::source::layout::Platform>,
+    sample: PathBuf,
+) -> Result<i32> {
+    let (km, theme) = load_config()?;
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() {
+        return Err(Error::usage(
+            "the explorer needs a terminal; use `layerlens report IMAGE` for text output",
+        ));
+    }
+    let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
+    let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
+    let (tx, rx) = mpsc::channel::<Msg>();
+    let mut first: Vec<Cmd> = Vec::new();
+    match image {
+        Some(r) => {
+            app.daemon = true;
+            first.extend(app.open(&r));
+        }
+        None => match crate::source::daemon::ping() {
+            Ok(()) => {
+                app.daemon = true;
+                app.screen = app::Screen::Picker;
+                app.picker.loading = true;
+                first.push(Cmd::ListImages);
+            }
+            Err(e) => {
+                let _ = e;
+                app.note = Some("no Docker daemon answers — showing the bundled sample".into());
+                first.extend(app.open(&format!("docker-archive:{}", sample.display())));
+            }
+        },
+    }
+
+    install_panic_hook();
+    let mut term = setup_terminal()?;
+    // Terminal events on their own thread.
+    {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            loop {
+                match event::poll(Duration::from_millis(250)) {
+                    Ok(true) => {
+                        let msg = match event::read() {
+                            Ok(Event::Key(k)) => Msg::Key(k),
+                            Ok(Event::Mouse(m)) => Msg::Mouse(m),
+                            Ok(Event::Resize(w, h)) => Msg::Resize(w, h),
+                            Ok(_) => continue,
+                            Err(_) => break,
+                        };
+                        if tx.send(msg).is_err() {
+                            break;
+                        }
+                    }
+                    Ok(false) => {
+                        if tx.send(Msg::Tick).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+    }
+    let result = event_loop(&mut term, &mut app, &tx, &rx, first, platform);
+    restore_terminal();
+    result
+}
+
+fn event_loop(
+    term: &mut Term,
+    app: &mut App,
+    tx: &mpsc::Sender<Msg>,
+    rx: &mpsc::Receiver<Msg>,
+    first: Vec<Cmd>,
+    platform: Option<crate::source::layout::Platform>,
+) -> Result<i32> {
+    let draw = |term: &mut Term, app: &App| {
+        term.draw(|f| view::draw(f, app))
+            .map(|_| ())
+            .map_err(|e| Error::io(format!("drawing: {e}")))
+    };
+    run_cmds(app, tx, first, &platform, term)?;
+    app.refresh_rows();
+    draw(term, app)?;
+    loop {
+        let Ok(msg) = rx.recv() else { return Ok(0) };
+        let mut cmds = app.update(msg);
+        // Drain what else is queued before redrawing (layers arriving in bursts).
+        let deadline = std::time::Instant::now() + Duration::from_millis(12);
+        while std::time::Instant::now() < deadline {
+            match rx.try_recv() {
+                Ok(m) => cmds.extend(app.update(m)),
+                Err(_) => break,
+            }
+        }
+        if cmds.contains(&Cmd::Quit) || app.quit {
+            return Ok(0);
+        }
+        run_cmds(app, tx, cmds, &platform, term)?;
+        draw(term, app)?;
+    }
+}
+
+fn run_cmds(
+    app: &mut App,
+    tx: &mpsc::Sender<Msg>,
+    cmds: Vec<Cmd>,
+    platform: &Option<crate::source::layout::Platform>,
+    term: &mut Term,
+) -> Result<()> {
+    for c in cmds {
+        match c {
+            Cmd::Load {
+                generation,
+                reference,
+            } => jobs::load(
+                tx.clone(),
+                generation,
+                reference,
+                app.progress.clone(),
+                platform.clone(),
+            ),
+            Cmd::ListImages => jobs::list_images(tx.clone()),
+            Cmd::Analyze { generation } => {
+                if let Some(img) = app.image() {
+                    jobs::analyze(tx.clone(), generation, img.clone());
+                }
+            }
+            Cmd::Preview {
+                generation,
+                source,
+                blob,
+                path,
+            } => jobs::preview(tx.clone(), generation, source, blob, path),
+            Cmd::Extract {
+                layer,
+                node,
+                dest,
+                overwrite,
+            } => {
+                if let (Some(img), Some(src)) = (app.image(), app.source.clone()) {
+                    jobs::extract(
+                        tx.clone(),
+                        Arc::new(img.clone()),
+                        src,
+                        layer,
+                        node,
+                        dest,
+                        overwrite,
+                    );
+                }
+            }
+            Cmd::Suspend => {
+                restore_terminal();
+                // SAFETY: raising SIGTSTP on ourselves stops the process until the shell
+                // continues it; no memory is shared with a signal handler.
+                unsafe {
+                    libc::raise(libc::SIGTSTP);
+                }
+                enable_raw_mode().map_err(|e| Error::io(e.to_string()))?;
+                execute!(std::io::stdout(), EnterAlternateScreen, EnableMouseCapture)
+                    .map_err(|e| Error::io(e.to_string()))?;
+                term.clear().map_err(|e| Error::io(e.to_string()))?;
+            }
+            Cmd::Quit => {}
+        }
+    }
+    Ok(())
+}
