@@ -4,8 +4,9 @@
 use super::entry::{Entry, EntryKind, NormPath, RawPath, normalize, split_parent};
 use crate::error::{Error, Result, from_io};
 use rustc_hash::FxHashMap;
+use std::hash::Hasher;
 use std::io::Read;
-use xxhash_rust::xxh3::Xxh3;
+use twox_hash::XxHash3_64;
 
 /// Everything a layer says, independent of the layers below it.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +53,8 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
     {
         let mut archive = tar::Archive::new(&mut counting);
         let mut index: FxHashMap<RawPath, u32> = FxHashMap::default();
-        let mut buf = vec![0u8; 128 * 1024];
+        // Larger than the BufReaders below, so content is read straight into it.
+        let mut buf = vec![0u8; 1024 * 1024];
         let entries = archive
             .entries()
             .map_err(|e| from_io(e, "reading layer tar"))?;
@@ -160,7 +162,7 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
                 }
                 EntryKind::Symlink => {
                     let target = link_raw.unwrap_or_default();
-                    e.hash = xxhash_rust::xxh3::xxh3_64(&target);
+                    e.hash = XxHash3_64::oneshot(&target);
                     e.size = target.len() as u64;
                     e.link = Some(target.into());
                     drain(&mut entry, &mut buf, tar_size)?;
@@ -233,7 +235,7 @@ fn parse_num(v: &[u8]) -> Option<u64> {
 }
 
 fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u64, u64)> {
-    let mut h = Xxh3::new();
+    let mut h = XxHash3_64::new();
     let mut total = 0u64;
     loop {
         let n = r
@@ -242,7 +244,7 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
         if n == 0 {
             break;
         }
-        h.update(&buf[..n]);
+        h.write(&buf[..n]);
         total += n as u64;
     }
     if total != expected {
@@ -250,7 +252,7 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
             "layer tar is truncated: an entry announced {expected} bytes but only {total} were present"
         )));
     }
-    Ok((total, h.digest()))
+    Ok((total, h.finish()))
 }
 
 fn drain<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<()> {

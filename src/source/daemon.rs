@@ -171,6 +171,44 @@ pub fn list_images() -> Result<Vec<ImageSummary>> {
     })
 }
 
+/// One row of `docker history`, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct HistoryRow {
+    /// Unix seconds.
+    pub created: i64,
+    pub created_by: String,
+    /// Size of the layer the instruction made (0 for metadata-only instructions).
+    pub size: u64,
+    pub comment: String,
+}
+
+/// Inspect and history of an image: enough to paint its layers before the (slow)
+/// export is read.
+pub fn describe_image(reference: &str) -> Result<(DaemonImage, Vec<HistoryRow>)> {
+    validate_reference(reference)?;
+    let host = current_host()?;
+    let reference = reference.to_string();
+    block_on(async move {
+        let docker = connect(&host).await?;
+        let image = inspect(&docker, &host, &reference).await?;
+        let rows = docker
+            .image_history(&image.id)
+            .await
+            .map_err(|e| map_error(e, &host, Op::Inspect(&reference)))?;
+        let mut history: Vec<HistoryRow> = rows
+            .into_iter()
+            .map(|h| HistoryRow {
+                created: h.created,
+                created_by: h.created_by,
+                size: u64::try_from(h.size).unwrap_or(0),
+                comment: h.comment,
+            })
+            .collect();
+        history.reverse();
+        Ok((image, history))
+    })
+}
+
 /// The Docker host layerlens uses, for messages: e.g. `unix:///var/run/docker.sock`,
 /// `tcp://10.0.0.5:2376 (docker context "build")` or `unix:///tmp/d.sock (from
 /// DOCKER_HOST)`. Reading it never contacts the daemon.

@@ -140,6 +140,10 @@ pub fn load_with(
 ) -> Result<()> {
     match src {
         ImageSource::Daemon(r) => {
+            // Paint early: inspect + history answer at once, the export takes a while.
+            if let Ok((info, rows)) = daemon::describe_image(r) {
+                on(LoadEvent::Meta(preliminary_meta(&info, &rows, reference)));
+            }
             let export = daemon::export_image(r)?;
             if let Some(p) = &opts.progress {
                 p.total
@@ -178,6 +182,68 @@ pub fn load_with(
             load_from_store(&store, sel.as_deref(), reference, opts, on)
         }
     }
+}
+
+/// The image as the daemon's inspect and history describe it, before the export's
+/// config arrives: history paired with layers by the sizes (or `#(nop)` markers) when
+/// that accounts for every layer, otherwise layers without history.
+fn preliminary_meta(
+    info: &daemon::DaemonImage,
+    rows: &[daemon::HistoryRow],
+    reference: &str,
+) -> Image {
+    let n = info.diff_ids.len();
+    let by_size: Vec<bool> = rows.iter().map(|r| r.size > 0).collect();
+    let by_nop: Vec<bool> = rows
+        .iter()
+        .map(|r| !r.created_by.contains("#(nop)"))
+        .collect();
+    let count = |v: &Vec<bool>| v.iter().filter(|b| **b).count();
+    let made = if count(&by_size) == n {
+        Some(by_size)
+    } else if count(&by_nop) == n {
+        Some(by_nop)
+    } else {
+        None
+    };
+    let mut history = Vec::new();
+    let mut sizes = vec![None; n];
+    if let Some(made) = made {
+        let mut k = 0;
+        for (r, m) in rows.iter().zip(made) {
+            if m {
+                sizes[k] = Some(r.size);
+                k += 1;
+            }
+            history.push(HistoryItem {
+                created: None,
+                created_by: r.created_by.clone(),
+                comment: Some(r.comment.clone()).filter(|c| !c.is_empty()),
+                empty_layer: !m,
+                layer: None,
+            });
+        }
+    }
+    let layers = info
+        .diff_ids
+        .iter()
+        .zip(sizes)
+        .map(|(d, size)| Layer {
+            diff_id: d.clone(),
+            blob_size: size,
+            ..Default::default()
+        })
+        .collect();
+    let meta = Image {
+        reference: reference.to_string(),
+        id: info.id.clone(),
+        repo_tags: info.repo_tags.clone(),
+        os: info.os.clone(),
+        architecture: info.architecture.clone(),
+        created: info.created.clone(),
+        ..Default::default()
+    };
+    Image::prepare(meta, history, layers)
 }
 
 /// Load from any reader producing a docker-save / OCI archive stream (stdin, tests).

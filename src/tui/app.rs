@@ -535,8 +535,20 @@ impl App {
     fn on_load(&mut self, event: LoadMsg) -> Vec<Cmd> {
         match event {
             LoadMsg::Meta(img) => {
+                // A daemon image is described twice: from inspect + history at once,
+                // then from its config once the export is read. Keep the selection.
+                if self.image().is_some_and(|i| i.layers_loaded() > 0) {
+                    return Vec::new();
+                }
+                let keep = self.selected_layer();
                 self.layer_rows = layer_rows(&img);
                 self.builder = Some(ImageBuilder::new(*img));
+                if let Some(l) = keep {
+                    if let Some(i) = self.layer_rows.iter().position(|r| r.made == Some(l)) {
+                        self.layer_sel = i;
+                    }
+                }
+                self.clamp_layers();
                 self.rows_dirty = true;
                 Vec::new()
             }
