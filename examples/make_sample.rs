@@ -8,7 +8,16 @@ use layerlens::fixture::{Compression, FEntry, FImage, FLayer, Format, write_imag
 
 /// Deterministic, compressible "binary" content.
 fn blob(seed: u32, len: usize) -> Vec<u8> {
-    let words: [&[u8]; 8] = [b"\x7fELF", b"GLIBC_2.34", b"libc.so.6", b".text", b"\0\0\0\0", b"main", b"_start", b"__cxa"];
+    let words: [&[u8]; 8] = [
+        b"\x7fELF",
+        b"GLIBC_2.34",
+        b"libc.so.6",
+        b".text",
+        b"\0\0\0\0",
+        b"main",
+        b"_start",
+        b"__cxa",
+    ];
     let mut out = Vec::with_capacity(len);
     let mut x = seed.wrapping_mul(2654435761).max(1);
     while out.len() < len {
@@ -29,16 +38,27 @@ fn text(lines: &[&str]) -> Vec<u8> {
 }
 
 fn main() {
-    let out = std::env::args().nth(1).unwrap_or_else(|| "assets/sample.tar".into());
+    let out = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "assets/sample.tar".into());
     let mut base = vec![
         FEntry::dir("bin"),
         FEntry::file_mode("bin/busybox", blob(1, 900_000), 0o755),
         FEntry::hardlink("bin/sh", "bin/busybox"),
         FEntry::hardlink("bin/ls", "bin/busybox"),
         FEntry::dir("etc"),
-        FEntry::file("etc/passwd", text(&["root:x:0:0:root:/root:/bin/sh", "app:x:1000:1000::/app:/bin/sh"])),
+        FEntry::file(
+            "etc/passwd",
+            text(&[
+                "root:x:0:0:root:/root:/bin/sh",
+                "app:x:1000:1000::/app:/bin/sh",
+            ]),
+        ),
         FEntry::file("etc/group", text(&["root:x:0:", "app:x:1000:"])),
-        FEntry::file("etc/os-release", text(&["NAME=\"Sample Linux\"", "VERSION_ID=1.0"])),
+        FEntry::file(
+            "etc/os-release",
+            text(&["NAME=\"Sample Linux\"", "VERSION_ID=1.0"]),
+        ),
         FEntry::dir("lib"),
         FEntry::file_mode("lib/libc.so.6", blob(2, 1_200_000), 0o755),
         FEntry::symlink("lib/ld-linux-x86-64.so.2", "libc.so.6"),
@@ -52,10 +72,22 @@ fn main() {
         FEntry::dir("var"),
         FEntry::dir("var/lib"),
         FEntry::dir("dev"),
-        FEntry::Char { path: b"dev/null".to_vec(), major: 1, minor: 3 },
+        FEntry::Char {
+            path: b"dev/null".to_vec(),
+            major: 1,
+            minor: 3,
+        },
     ];
-    for (i, m) in ["os", "json", "re", "socket", "http", "email", "asyncio", "ssl"].iter().enumerate() {
-        base.push(FEntry::file(&format!("usr/lib/python3/{m}.py"), blob(10 + i as u32, 20_000 + 7_000 * i)));
+    for (i, m) in [
+        "os", "json", "re", "socket", "http", "email", "asyncio", "ssl",
+    ]
+    .iter()
+    .enumerate()
+    {
+        base.push(FEntry::file(
+            &format!("usr/lib/python3/{m}.py"),
+            blob(10 + i as u32, 20_000 + 7_000 * i),
+        ));
     }
     let mut apt = vec![
         FEntry::dir("usr"),
@@ -70,20 +102,50 @@ fn main() {
         FEntry::dir("var/lib/apt"),
         FEntry::dir("var/lib/apt/lists"),
     ];
-    for (i, d) in ["main_binary-amd64_Packages", "updates_binary-amd64_Packages", "security_Packages"].iter().enumerate() {
-        apt.push(FEntry::file(&format!("var/lib/apt/lists/deb_{d}"), blob(30 + i as u32, 700_000)));
+    for (i, d) in [
+        "main_binary-amd64_Packages",
+        "updates_binary-amd64_Packages",
+        "security_Packages",
+    ]
+    .iter()
+    .enumerate()
+    {
+        apt.push(FEntry::file(
+            &format!("var/lib/apt/lists/deb_{d}"),
+            blob(30 + i as u32, 700_000),
+        ));
     }
     let mut app = vec![
         FEntry::dir("app"),
-        FEntry::file("app/requirements.txt", text(&["flask==3.0.0", "requests==2.32.0", "gunicorn==22.0"])),
-        FEntry::file("app/app.py", text(&["from flask import Flask", "app = Flask(__name__)", "", "@app.get('/')", "def index():", "    return 'hello'"])),
-        FEntry::file("app/README.md", text(&["# sample app", "", "A tiny service used to demo layerlens."])),
+        FEntry::file(
+            "app/requirements.txt",
+            text(&["flask==3.0.0", "requests==2.32.0", "gunicorn==22.0"]),
+        ),
+        FEntry::file(
+            "app/app.py",
+            text(&[
+                "from flask import Flask",
+                "app = Flask(__name__)",
+                "",
+                "@app.get('/')",
+                "def index():",
+                "    return 'hello'",
+            ]),
+        ),
+        FEntry::file(
+            "app/README.md",
+            text(&["# sample app", "", "A tiny service used to demo layerlens."]),
+        ),
         FEntry::dir("app/.git"),
         FEntry::file("app/.git/HEAD", text(&["ref: refs/heads/main"])),
         FEntry::dir("app/.git/objects"),
         FEntry::file("app/.git/objects/pack-1.pack", blob(40, 650_000)),
         FEntry::dir("app/bin"),
-        FEntry::file_mode("app/bin/start.sh", text(&["#!/bin/sh", "exec gunicorn app:app"]), 0o644),
+        FEntry::file_mode(
+            "app/bin/start.sh",
+            text(&["#!/bin/sh", "exec gunicorn app:app"]),
+            0o644,
+        ),
     ];
     app.push(FEntry::dir("app/static"));
     app.push(FEntry::file("app/static/logo.png", blob(41, 120_000)));
@@ -96,10 +158,21 @@ fn main() {
         FEntry::dir("root/.cache"),
         FEntry::dir("root/.cache/pip"),
     ];
-    for (i, p) in ["flask", "requests", "gunicorn", "werkzeug", "jinja2", "urllib3"].iter().enumerate() {
+    for (i, p) in [
+        "flask", "requests", "gunicorn", "werkzeug", "jinja2", "urllib3",
+    ]
+    .iter()
+    .enumerate()
+    {
         pip.push(FEntry::dir(&format!("usr/lib/python3/site-packages/{p}")));
-        pip.push(FEntry::file(&format!("usr/lib/python3/site-packages/{p}/__init__.py"), blob(50 + i as u32, 60_000 + 25_000 * i)));
-        pip.push(FEntry::file(&format!("root/.cache/pip/{p}.whl"), blob(60 + i as u32, 90_000 + 30_000 * i)));
+        pip.push(FEntry::file(
+            &format!("usr/lib/python3/site-packages/{p}/__init__.py"),
+            blob(50 + i as u32, 60_000 + 25_000 * i),
+        ));
+        pip.push(FEntry::file(
+            &format!("root/.cache/pip/{p}.whl"),
+            blob(60 + i as u32, 90_000 + 30_000 * i),
+        ));
     }
     let cleanup = vec![
         FEntry::dir("root"),
@@ -113,7 +186,11 @@ fn main() {
         FEntry::whiteout("var/lib/apt/lists/deb_security_Packages"),
         FEntry::dir("app"),
         FEntry::dir("app/bin"),
-        FEntry::file_mode("app/bin/start.sh", text(&["#!/bin/sh", "exec gunicorn app:app"]), 0o755),
+        FEntry::file_mode(
+            "app/bin/start.sh",
+            text(&["#!/bin/sh", "exec gunicorn app:app"]),
+            0o755,
+        ),
     ];
     let mut img = FImage::new(
         "layerlens/sample-app:1.0",
@@ -125,7 +202,10 @@ fn main() {
             ),
             FLayer::new("/bin/sh -c #(nop) COPY dir:9f2e6c1d0b3a in /app ", app),
             FLayer::new("/bin/sh -c pip install -r /app/requirements.txt", pip),
-            FLayer::new("/bin/sh -c rm -rf /root/.cache /var/lib/apt/lists/* && chmod +x /app/bin/start.sh", cleanup),
+            FLayer::new(
+                "/bin/sh -c rm -rf /root/.cache /var/lib/apt/lists/* && chmod +x /app/bin/start.sh",
+                cleanup,
+            ),
         ],
     );
     img.layers[0].then = vec!["/bin/sh -c #(nop)  CMD [\"sh\"]".into()];
@@ -135,8 +215,17 @@ fn main() {
         "/bin/sh -c #(nop)  EXPOSE 8000".into(),
         "/bin/sh -c #(nop)  CMD [\"/app/bin/start.sh\"]".into(),
     ];
-    img.env = vec!["PATH=/usr/local/bin:/usr/bin:/bin".into(), "PORT=8000".into()];
+    img.env = vec![
+        "PATH=/usr/local/bin:/usr/bin:/bin".into(),
+        "PORT=8000".into(),
+    ];
     img.cmd = vec!["/app/bin/start.sh".into()];
-    write_image(&img, Format::Docker25, Compression::Gzip, std::path::Path::new(&out)).expect("write sample");
+    write_image(
+        &img,
+        Format::Docker25,
+        Compression::Gzip,
+        std::path::Path::new(&out),
+    )
+    .expect("write sample");
     eprintln!("wrote {out}");
 }

@@ -199,6 +199,10 @@ impl Keymap {
                         .iter()
                         .map(|k| Key::parse(k))
                         .collect::<Result<Vec<_>>>()?;
+                    // A key the user binds is taken from whatever action had it.
+                    for other in by_action.values_mut() {
+                        other.retain(|k| !keys.contains(k));
+                    }
                     by_action.insert(action, keys);
                 }
             }
