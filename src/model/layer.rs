@@ -180,13 +180,17 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
                         }
                     };
                     e.resolved = false;
+                    e.link = Some(target.clone().into());
                     if let Some(&ti) = index.get(target.as_slice()) {
                         let t = &out.entries[ti as usize];
-                        if t.kind.has_content() && t.resolved {
+                        if t.resolved {
                             fill_from_target(&mut e, t);
+                        } else if t.kind == EntryKind::Hardlink {
+                            // A link to a link of this layer that points below: follow
+                            // the chain so the tree resolves it against the lower layers.
+                            e.link = t.link.clone();
                         }
                     }
-                    e.link = Some(target.into());
                 }
                 EntryKind::Char | EntryKind::Block => {
                     let (ma, mi) = (dev.0.unwrap_or(0) as u64, dev.1.unwrap_or(0) as u64);
@@ -222,8 +226,20 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
 
 /// Copy size, permissions, owner and content hash of `target` into hardlink `e`.
 pub fn fill_from_target(e: &mut Entry, t: &Entry) {
-    e.size = t.size;
-    e.hash = t.hash;
+    match t.kind {
+        EntryKind::File | EntryKind::Hardlink => {
+            e.size = t.size;
+            e.hash = t.hash;
+        }
+        EntryKind::Dir => return, // hardlinks to directories do not exist
+        _ => {
+            // A second name of a symlink, fifo or device is that same thing.
+            e.kind = t.kind;
+            e.link = t.link.clone();
+            e.size = t.size;
+            e.hash = t.hash;
+        }
+    }
     e.mode = t.mode;
     e.uid = t.uid;
     e.gid = t.gid;

@@ -44,8 +44,13 @@ pub const IMPLICIT_DIR: u32 = u32::MAX - 1;
 pub struct Version {
     pub layer: u16,
     pub change: Change,
+    /// Kind of the entry (for a deletion: of what was deleted). Kept here, with the
+    /// size, so views never have to look at the entries themselves.
+    pub kind: EntryKind,
     /// Index into that layer's entries, or [`DELETED`] / [`IMPLICIT_DIR`].
     pub entry: u32,
+    /// Content size of the entry (for a deletion: of what was deleted).
+    pub size: u64,
 }
 
 impl Version {
@@ -59,7 +64,7 @@ pub struct Node {
     pub name: RawPath,
     pub parent: NodeId,
     pub children: Vec<NodeId>,
-    pub versions: Vec<Version>,
+    pub versions: smallvec::SmallVec<[Version; 1]>,
 }
 
 static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
@@ -94,7 +99,7 @@ impl FileTree {
             name: Box::default(),
             parent: ROOT,
             children: Vec::new(),
-            versions: Vec::new(),
+            versions: smallvec::SmallVec::new(),
         };
         FileTree {
             nodes: vec![root],
@@ -104,6 +109,13 @@ impl FileTree {
 
     pub fn layer_count(&self) -> usize {
         self.contents.len()
+    }
+
+    fn entry_at_index(&self, layer: u16, entry: u32) -> &Entry {
+        match entry {
+            IMPLICIT_DIR => &IMPLICIT_ENTRY,
+            i => &self.contents[layer as usize].entries[i as usize],
+        }
     }
 
     pub fn entry(&self, v: &Version) -> &Entry {
@@ -201,7 +213,7 @@ impl FileTree {
             name: key.1.clone(),
             parent,
             children: Vec::new(),
-            versions: Vec::new(),
+            versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
         self.lookup.insert(key, id);
@@ -244,11 +256,7 @@ impl FileTree {
                     Change::Removed
                 } else {
                     let old = self.entry(&b);
-                    let new = self.entry(&Version {
-                        layer,
-                        change: Change::Added,
-                        entry,
-                    });
+                    let new = self.entry_at_index(layer, entry);
                     if old.same_content_and_meta(new) {
                         Change::Unchanged
                     } else {
@@ -257,10 +265,20 @@ impl FileTree {
                 }
             }
         };
+        let (kind, size) = match (entry, below) {
+            (DELETED, Some(b)) => (b.kind, b.size),
+            (DELETED, None) => (EntryKind::File, 0),
+            _ => {
+                let e = self.entry_at_index(layer, entry);
+                (e.kind, e.size)
+            }
+        };
         self.nodes[node as usize].versions.push(Version {
             layer,
             change,
+            kind,
             entry,
+            size,
         });
         self.layer_changes[layer as usize].push(node);
     }

@@ -2,9 +2,9 @@
 //! the layered tree without copying it. Per-layer sizes are cached so switching back
 //! and forth between layers costs one pass over the visible rows.
 
-use crate::model::tree::{DELETED, ROOT};
+use crate::model::tree::ROOT;
 use crate::model::{Change, EntryKind, FileTree, Image, NodeId};
-use regex::Regex;
+use regex::bytes::Regex;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ pub enum Sort {
 pub struct Filter {
     pub text: String,
     regex: Option<Regex>,
-    lower: String,
+    finder: memchr::memmem::Finder<'static>,
     case_sensitive: bool,
 }
 
@@ -39,19 +39,30 @@ impl Filter {
         } else {
             None
         };
+        let case_sensitive = text.chars().any(|c| c.is_uppercase());
+        let needle = if case_sensitive {
+            text.to_string()
+        } else {
+            text.to_ascii_lowercase()
+        };
         Ok(Filter {
             text: text.to_string(),
             regex,
-            lower: text.to_lowercase(),
-            case_sensitive: text.chars().any(|c| c.is_uppercase()),
+            finder: memchr::memmem::Finder::new(needle.as_bytes()).into_owned(),
+            case_sensitive,
         })
     }
 
     pub fn matches(&self, s: &str) -> bool {
+        self.matches_bytes(s.as_bytes(), s.to_ascii_lowercase().as_bytes())
+    }
+
+    /// Match against a path and its ASCII-lowercased copy.
+    pub fn matches_bytes(&self, path: &[u8], lower: &[u8]) -> bool {
         match &self.regex {
-            Some(r) => r.is_match(s),
-            None if self.case_sensitive => s.contains(&self.text),
-            None => s.to_lowercase().contains(&self.lower),
+            Some(r) => r.is_match(path),
+            None if self.case_sensitive => self.finder.find(path).is_some(),
+            None => self.finder.find(lower).is_some(),
         }
     }
 }
@@ -92,32 +103,30 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
     // Children always have larger ids than their parents: one reverse pass sums up.
     for id in (1..n).rev() {
         let node = id as NodeId;
-        if let Some(e) = tree.entry_at(node, layer) {
-            if e.kind != EntryKind::Dir && e.kind != EntryKind::Hardlink {
-                merged[id] += e.size;
+        let Some(v) = tree.state_at(node, layer) else {
+            continue;
+        };
+        let counts = v.kind != EntryKind::Dir && v.kind != EntryKind::Hardlink;
+        if v.is_present() {
+            if counts {
+                merged[id] += v.size;
             }
             let p = tree.parent(node) as usize;
             merged[p] += merged[id];
-        } else if let Some(v) = tree.version_in(node, layer) {
-            // Removed in this layer: its size as it was.
-            if v.entry == DELETED && layer > 0 {
-                if let Some(e) = tree.entry_at(node, layer - 1) {
-                    if e.kind != EntryKind::Dir && e.kind != EntryKind::Hardlink {
-                        merged[id] += e.size;
-                    }
-                }
-            }
+        } else if v.layer as usize == layer && counts {
+            // Removed in this layer: its size as it was (kept in the deletion).
+            merged[id] += v.size;
         }
     }
     for &c in &tree.layer_changes[layer] {
         let Some(v) = tree.version_in(c, layer) else {
             continue;
         };
-        let own = if matches!(v.change, Change::Added | Change::Modified) && v.entry != DELETED {
-            tree.entry_at(c, layer)
-                .filter(|e| e.kind == EntryKind::File)
-                .map(|e| e.size)
-                .unwrap_or(0)
+        let own = if matches!(v.change, Change::Added | Change::Modified)
+            && v.is_present()
+            && v.kind == EntryKind::File
+        {
+            v.size
         } else {
             0
         };
@@ -143,7 +152,7 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
 pub struct ViewOptions {
     pub mode: Mode,
     pub sort: Sort,
-    /// Hidden change kinds, indexed by `Change as usize`.
+    /// Hidden change kinds, indexed by [`change_index`].
     pub hidden: [bool; 4],
     pub filter: Option<Filter>,
 }
@@ -218,19 +227,13 @@ impl Expansion {
 pub struct SizeCache {
     map: HashMap<usize, Arc<LayerSizes>>,
     order: Vec<usize>,
-    /// Number of layers in the tree when cached (caches are dropped as layers arrive).
+    /// Layers in the tree when cached (caches are dropped as layers arrive).
     layers_seen: usize,
 }
 
 impl SizeCache {
     pub fn get(&mut self, tree: &FileTree, layer: usize) -> Arc<LayerSizes> {
-        if tree.layer_count() != self.layers_seen
-            || self
-                .map
-                .values()
-                .next()
-                .is_some_and(|s| s.merged.len() != tree.node_count())
-        {
+        if tree.layer_count() != self.layers_seen {
             self.map.clear();
             self.order.clear();
             self.layers_seen = tree.layer_count();
@@ -249,48 +252,55 @@ impl SizeCache {
     }
 }
 
+/// A child as the view sees it.
+#[derive(Clone, Copy)]
+struct Kid {
+    node: NodeId,
+    change: Change,
+    /// Shown only as context (changes mode: not touched itself).
+    context: bool,
+    is_dir: bool,
+    size: u64,
+}
+
 /// The status of `n` at `layer` in `mode`, or None if it is not part of the view.
-fn status(
+fn kid(
     tree: &FileTree,
     n: NodeId,
     layer: usize,
-    mode: Mode,
+    opts: &ViewOptions,
     sizes: &LayerSizes,
-) -> Option<(Change, bool)> {
-    let own = tree.version_in(n, layer);
-    match mode {
-        Mode::Merged => {
-            let present = tree.present_at(n, layer);
-            match own {
-                Some(v) if v.entry == DELETED => Some((Change::Removed, false)),
-                Some(v) => Some((v.change, false)),
-                None if present => Some((Change::Unchanged, false)),
-                None => None,
-            }
-        }
-        Mode::Changes => {
-            if !sizes.touched[n as usize] {
-                return None;
-            }
-            match own {
-                Some(v) if v.entry == DELETED => Some((Change::Removed, false)),
-                Some(v) => Some((v.change, false)),
-                None => Some((Change::Unchanged, true)),
-            }
-        }
+) -> Option<Kid> {
+    let changes = opts.mode == Mode::Changes;
+    if changes && !sizes.touched[n as usize] {
+        return None;
     }
-}
-
-fn is_dir_at(tree: &FileTree, n: NodeId, layer: usize) -> bool {
-    match tree.entry_at(n, layer) {
-        Some(e) => e.kind == EntryKind::Dir,
-        None => {
-            layer > 0
-                && tree
-                    .entry_at(n, layer - 1)
-                    .is_some_and(|e| e.kind == EntryKind::Dir)
+    let v = tree.state_at(n, layer)?;
+    let own = v.layer as usize == layer;
+    let is_dir = v.kind == EntryKind::Dir;
+    let (change, context) = if v.is_present() {
+        if own {
+            (v.change, false)
+        } else {
+            (Change::Unchanged, changes)
         }
-    }
+    } else if own {
+        (Change::Removed, false)
+    } else {
+        return None;
+    };
+    let size = if changes && change != Change::Removed {
+        sizes.changed[n as usize]
+    } else {
+        sizes.merged[n as usize]
+    };
+    Some(Kid {
+        node: n,
+        change,
+        context,
+        is_dir,
+        size,
+    })
 }
 
 struct Builder<'a> {
@@ -300,106 +310,106 @@ struct Builder<'a> {
     sizes: &'a LayerSizes,
     expansion: &'a Expansion,
     out: Vec<Row>,
-    path: String,
+    /// Path of the node being visited (maintained only while filtering), raw and
+    /// ASCII-lowercased.
+    path: Vec<u8>,
+    lower: Vec<u8>,
+    kids: Vec<Vec<Kid>>,
 }
 
 impl Builder<'_> {
-    fn size_of(&self, n: NodeId) -> u64 {
-        match self.opts.mode {
-            Mode::Merged => self.sizes.merged[n as usize],
-            Mode::Changes => {
-                let tree = self.tree;
-                match tree.version_in(n, self.layer) {
-                    Some(v) if v.entry == DELETED => self.sizes.merged[n as usize],
-                    _ => self.sizes.changed[n as usize],
-                }
+    fn children(&mut self, n: NodeId, depth: usize) -> Vec<Kid> {
+        // Reuse one buffer per depth.
+        let mut kids = if self.kids.len() > depth {
+            std::mem::take(&mut self.kids[depth])
+        } else {
+            Vec::new()
+        };
+        kids.clear();
+        for &c in self.tree.children(n) {
+            if let Some(k) = kid(self.tree, c, self.layer, self.opts, self.sizes) {
+                kids.push(k);
             }
         }
-    }
-
-    fn sorted_children(&self, n: NodeId) -> Vec<(NodeId, Change, bool)> {
-        let mut kids: Vec<(NodeId, Change, bool)> = self
-            .tree
-            .children(n)
-            .iter()
-            .filter_map(|&c| {
-                status(self.tree, c, self.layer, self.opts.mode, self.sizes)
-                    .map(|(ch, ctx)| (c, ch, ctx))
-            })
-            .collect();
+        let tree = self.tree;
         match self.opts.sort {
-            Sort::Name => kids.sort_by(|a, b| self.tree.name(a.0).cmp(self.tree.name(b.0))),
-            Sort::Size => kids.sort_by(|a, b| {
-                self.size_of(b.0)
-                    .cmp(&self.size_of(a.0))
-                    .then_with(|| self.tree.name(a.0).cmp(self.tree.name(b.0)))
+            Sort::Name => kids.sort_unstable_by(|a, b| tree.name(a.node).cmp(tree.name(b.node))),
+            Sort::Size => kids.sort_unstable_by(|a, b| {
+                b.size
+                    .cmp(&a.size)
+                    .then_with(|| tree.name(a.node).cmp(tree.name(b.node)))
             }),
         }
         kids
     }
 
-    fn self_visible(&self, change: Change, context: bool, parent_matched: bool) -> bool {
-        if context || self.opts.hidden[change_index(change)] {
-            return false;
-        }
-        match &self.opts.filter {
-            None => true,
-            Some(f) => parent_matched || f.matches(&self.path),
-        }
-    }
-
-    /// Emit rows for the children of `n`; returns whether anything was emitted.
+    /// Emit rows for the children of `n`; returns whether anything was (or, when not
+    /// emitting, would be) shown.
     fn visit(&mut self, n: NodeId, depth: u16, parent_matched: bool, emit: bool) -> bool {
+        let filtering = self.opts.filter.is_some();
+        let restricted = filtering || self.opts.hidden.iter().any(|h| *h);
+        let kids = self.children(n, depth as usize);
         let mut any = false;
-        for (c, change, context) in self.sorted_children(n) {
+        for k in &kids {
             let plen = self.path.len();
-            self.path.push('/');
-            self.path
-                .push_str(&String::from_utf8_lossy(self.tree.name(c)));
-            let is_dir = is_dir_at(self.tree, c, self.layer);
-            let visible = self.self_visible(change, context, parent_matched);
-            let matched_here = parent_matched
-                || (self
+            let mut matches = false;
+            if filtering {
+                let name = self.tree.name(k.node);
+                self.path.push(b'/');
+                self.path.extend_from_slice(name);
+                self.lower.push(b'/');
+                self.lower
+                    .extend(name.iter().map(|b| b.to_ascii_lowercase()));
+                matches = self
                     .opts
                     .filter
                     .as_ref()
-                    .is_some_and(|f| f.matches(&self.path)));
-            let expanded = is_dir && self.expansion.is_expanded(c);
+                    .is_some_and(|f| f.matches_bytes(&self.path, &self.lower));
+            }
+            let visible = !k.context
+                && !self.opts.hidden[change_index(k.change)]
+                && (!filtering || parent_matched || matches);
+            let expanded = k.is_dir && self.expansion.is_expanded(k.node);
             let row_at = self.out.len();
             if emit {
                 self.out.push(Row {
-                    node: c,
+                    node: k.node,
                     depth,
-                    change,
-                    context: context || !visible,
-                    is_dir,
+                    change: k.change,
+                    context: !visible,
+                    is_dir: k.is_dir,
                     expanded,
                     last: false,
                     guides: 0,
-                    size: self.size_of(c),
+                    size: k.size,
                 });
             }
-            let restricted = self.opts.filter.is_some() || self.opts.hidden.iter().any(|h| *h);
             let mut below = false;
-            if is_dir && (expanded || restricted) {
+            if k.is_dir && (expanded || restricted) {
                 below = self.visit(
-                    c,
+                    k.node,
                     depth + 1,
-                    matched_here && self.opts.filter.is_some(),
+                    filtering && (parent_matched || matches),
                     emit && expanded,
                 );
             }
-            self.path.truncate(plen);
+            if filtering {
+                self.path.truncate(plen);
+                self.lower.truncate(plen);
+            }
             if visible || below {
                 any = true;
+                if !emit {
+                    break;
+                }
             } else if emit {
                 self.out.truncate(row_at);
             }
-            if any && !emit {
-                // Only asked whether something is visible: done.
-                return true;
-            }
         }
+        if self.kids.len() <= depth as usize {
+            self.kids.resize_with(depth as usize + 1, Vec::new);
+        }
+        self.kids[depth as usize] = kids;
         any
     }
 }
@@ -423,7 +433,9 @@ pub fn build_rows(
         sizes,
         expansion,
         out: Vec::new(),
-        path: String::new(),
+        path: Vec::new(),
+        lower: Vec::new(),
+        kids: Vec::new(),
     };
     b.visit(ROOT, 0, false, true);
     let mut rows = b.out;
@@ -454,7 +466,7 @@ pub fn build_rows(
     rows
 }
 
-/// All nodes of the view in display order ignoring collapse, for search.
+/// Nodes whose name matches `pattern`, in display order ignoring collapse.
 pub fn search(
     img: &Image,
     layer: usize,
@@ -462,11 +474,13 @@ pub fn search(
     sizes: &LayerSizes,
     pattern: &Filter,
 ) -> Vec<NodeId> {
-    let mut all = Expansion::default();
-    all.expand_all();
+    let all = Expansion::default();
     let rows = build_rows(img, layer, opts, &all, sizes);
     rows.into_iter()
-        .filter(|r| !r.context && pattern.matches(&String::from_utf8_lossy(img.tree.name(r.node))))
+        .filter(|r| {
+            let name = img.tree.name(r.node);
+            !r.context && pattern.matches_bytes(name, &name.to_ascii_lowercase())
+        })
         .map(|r| r.node)
         .collect()
 }
