@@ -62,6 +62,20 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// What changed between two images (A older, B newer): reused and rebuilt layers,
+    /// where the cache was busted and why, and the files that differ.
+    Diff {
+        /// The older image.
+        a: String,
+        /// The newer image (`:TAG` for another tag of A's repository).
+        b: String,
+        /// Print instead of opening the explorer.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Write the output to FILE.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Check an image against waste thresholds; exit 1 when a rule fails.
     Ci {
         image: String,
@@ -83,6 +97,22 @@ pub enum Command {
     },
 }
 
+/// `:NEWTAG` means "the repository of A, tag NEWTAG".
+pub fn expand_shorthand(a: &str, b: &str) -> String {
+    let Some(tag) = b.strip_prefix(':') else {
+        return b.to_string();
+    };
+    let (prefix, name) = match a.strip_prefix("docker://") {
+        Some(r) => ("docker://", r),
+        None => ("", a),
+    };
+    let repo = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[..i],
+        _ => name.split('@').next().unwrap_or(name),
+    };
+    format!("{prefix}{repo}:{tag}")
+}
+
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
@@ -91,6 +121,15 @@ pub enum Format {
 
 /// Load an image with a progress bar on stderr when it is a terminal.
 pub fn load_image(reference: &str, global: &Global) -> Result<Image> {
+    load_image_cached(reference, global, None)
+}
+
+/// Same, sharing parsed layers through `cache`.
+pub fn load_image_cached(
+    reference: &str,
+    global: &Global,
+    cache: Option<source::LayerCache>,
+) -> Result<Image> {
     let src = ImageSource::parse(reference)?;
     let platform = global
         .platform
@@ -101,6 +140,7 @@ pub fn load_image(reference: &str, global: &Global) -> Result<Image> {
     let opts = LoadOptions {
         platform,
         progress: Some(progress.clone()),
+        cache,
     };
     if let ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) = &src {
         if let Ok(md) = std::fs::metadata(p) {
@@ -211,6 +251,26 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             write_stdout(&text)?;
             Ok(0)
         }
+        Command::Diff {
+            a,
+            b,
+            format,
+            output,
+        } => {
+            let b = expand_shorthand(&a, &b);
+            let (ia, ib) = load_pair(&a, &b, global)?;
+            let d = crate::analysis::diff::diff(&ia, &ib);
+            let text = match format.unwrap_or(Format::Text) {
+                Format::Json => report::diff::render_json(&ia, &ib, &d),
+                Format::Text => report::diff::render_text(&ia, &ib, &d),
+            };
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
+                None => write_stdout(&text)?,
+            }
+            Ok(0)
+        }
         Command::Ci {
             image,
             config,
@@ -255,6 +315,16 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             )
         }
     }
+}
+
+/// Load two images, parsing the layers they share once.
+pub fn load_pair(a: &str, b: &str, global: &Global) -> Result<(Image, Image)> {
+    let cache: source::LayerCache = Default::default();
+    let ia = load_image_cached(a, global, Some(cache.clone()))
+        .map_err(|e| e.context(format!("loading {a}")))?;
+    let ib =
+        load_image_cached(b, global, Some(cache)).map_err(|e| e.context(format!("loading {b}")))?;
+    Ok((ia, ib))
 }
 
 /// Path of the bundled sample image.

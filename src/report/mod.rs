@@ -1,6 +1,7 @@
 //! Headless output: JSON and text reports, file listings, the CI gate.
 
 pub mod ci;
+pub mod diff;
 pub mod files;
 pub mod json;
 pub mod text;

@@ -100,10 +100,14 @@ fn split_path_selector(rest: &str) -> (PathBuf, Option<String>) {
     (PathBuf::from(rest), None)
 }
 
+/// Parsed layers by diff id, shared between loads (a diff parses common layers once).
+pub type LayerCache = Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<LayerContent>>>>;
+
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
     pub platform: Option<Platform>,
     pub progress: Option<Arc<Progress>>,
+    pub cache: Option<LayerCache>,
 }
 
 /// Load an image completely: metadata, history, every layer and the file tree.
@@ -380,8 +384,36 @@ fn load_from_store<S: BlobStore>(
         run_config: cfg.config,
         ..Default::default()
     };
+    let diff_ids = cfg.rootfs.diff_ids.clone();
     on(LoadEvent::Meta(Image::prepare(meta, history, layers)));
-    parse_layers(store, &plan, opts, on)
+    // Layers already parsed for another image are not parsed again.
+    let mut todo = plan.clone();
+    let mut keep = Vec::new();
+    if let Some(cache) = &opts.cache {
+        let c = cache.lock().unwrap();
+        for (i, d) in diff_ids.iter().enumerate() {
+            match c.get(d) {
+                Some(content) => on(LoadEvent::Layer(i, content.clone())),
+                None => keep.push(i),
+            }
+        }
+    } else {
+        keep = (0..plan.layers.len()).collect();
+    }
+    todo.layers = keep.iter().map(|&i| plan.layers[i].clone()).collect();
+    let cache = opts.cache.clone();
+    parse_layers(store, &todo, opts, &mut |ev| match ev {
+        LoadEvent::Layer(j, content) => {
+            let i = keep[j];
+            if let Some(c) = &cache {
+                c.lock()
+                    .unwrap()
+                    .insert(diff_ids[i].clone(), content.clone());
+            }
+            on(LoadEvent::Layer(i, content))
+        }
+        other => on(other),
+    })
 }
 
 /// Parse the plan's layers, in parallel, each distinct blob once; report each layer

@@ -30,6 +30,7 @@ pub fn load(
                 }
             }
             let opts = LoadOptions {
+                cache: None,
                 platform,
                 progress: Some(progress.clone()),
             };
