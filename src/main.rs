@@ -1,19 +1,26 @@
 use clap::Parser;
 use layerlens::cli::{self, Cli};
+use std::io::IsTerminal;
 
 fn main() {
     let args = Cli::parse();
     let code = match args.command {
+        // Without --format on a terminal, a diff opens the explorer's diff mode.
+        Some(cli::Command::Diff {
+            a,
+            b,
+            format: None,
+            output: None,
+        }) if std::io::stdout().is_terminal() => {
+            let b = cli::expand_shorthand(&a, &b);
+            platform(&args.global).and_then(|p| {
+                layerlens::tui::run_start(layerlens::tui::Start::Diff(a, b), p, cli::sample_path())
+            })
+        }
         Some(cmd) => cli::run_command(cmd, &args.global),
-        None => args
-            .global
-            .platform
-            .as_deref()
-            .map(layerlens::source::layout::Platform::parse)
-            .transpose()
-            .and_then(|platform| {
-                layerlens::tui::run(args.image.clone(), platform, cli::sample_path())
-            }),
+        None => platform(&args.global).and_then(|platform| {
+            layerlens::tui::run(args.image.clone(), platform, cli::sample_path())
+        }),
     };
     match code {
         Ok(c) => std::process::exit(c),
@@ -22,4 +29,13 @@ fn main() {
             std::process::exit(2);
         }
     }
+}
+
+fn platform(
+    g: &cli::Global,
+) -> layerlens::error::Result<Option<layerlens::source::layout::Platform>> {
+    g.platform
+        .as_deref()
+        .map(layerlens::source::layout::Platform::parse)
+        .transpose()
 }

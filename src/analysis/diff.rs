@@ -143,7 +143,7 @@ pub struct ImageDiff {
 /// An instruction as written in the Dockerfile: shell prefix dropped, spaces folded,
 /// and the content digests the classic builder puts in COPY/ADD lines
 /// (`COPY dir:<sha256> in /app`) masked, since they change whenever the inputs do.
-fn norm_instruction(s: &str) -> String {
+pub fn norm_instruction(s: &str) -> String {
     static DIGEST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(r"\b(file|dir|multi):[0-9a-f]{64}\b").unwrap()
     });

@@ -31,6 +31,22 @@ pub enum Msg {
         result: Result<Vec<u8>, Error>,
     },
     Extracted(Result<String, Error>),
+    DiffReady {
+        generation: u64,
+        result: Result<Box<DiffLoaded>, Error>,
+    },
+    PreviewPair {
+        generation: u64,
+        old: Option<Result<Vec<u8>, Error>>,
+        new: Option<Result<Vec<u8>, Error>>,
+    },
+}
+
+/// Two images and their diff, as a background job delivers them.
+pub struct DiffLoaded {
+    pub a: Image,
+    pub b: Image,
+    pub diff: crate::analysis::diff::ImageDiff,
 }
 
 pub enum LoadMsg {
@@ -62,6 +78,17 @@ pub enum Cmd {
         dest: std::path::PathBuf,
         overwrite: bool,
     },
+    LoadDiff {
+        generation: u64,
+        a: String,
+        b: String,
+    },
+    /// Read `path` from a layer of each image (None: absent on that side).
+    PreviewPair {
+        generation: u64,
+        old: Option<(ImageSource, String, Vec<u8>)>,
+        new: Option<(ImageSource, String, Vec<u8>)>,
+    },
     Suspend,
     Quit,
 }
@@ -76,6 +103,15 @@ pub enum Pane {
 pub enum Screen {
     Picker,
     Explorer,
+    Diff,
+}
+
+/// What choosing an image in the picker does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickerPurpose {
+    Open,
+    /// Diff the open image (A) against the chosen one (B).
+    DiffAgainst,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +134,11 @@ pub enum PreviewBody {
     Loading,
     Data(Vec<u8>),
     Error(String),
+    /// Both versions of a file (diff mode); None: the path is absent on that side.
+    Pair {
+        old: Option<Result<Vec<u8>, String>>,
+        new: Option<Result<Vec<u8>, String>>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -135,6 +176,7 @@ pub struct LayerRow {
 
 #[derive(Debug, Clone)]
 pub struct Picker {
+    pub purpose: PickerPurpose,
     pub images: Vec<ImageSummary>,
     pub filter: String,
     pub selected: usize,
@@ -221,6 +263,10 @@ pub fn areas(size: Rect) -> Areas {
 
 pub struct App {
     pub screen: Screen,
+    /// Diff mode: the loaded diff.
+    pub diff: Option<super::diffview::DiffState>,
+    /// Diff mode: the two references (A, B) being compared.
+    pub diff_refs: Option<(String, String)>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub size: Rect,
@@ -272,7 +318,10 @@ impl App {
             keymap,
             theme,
             size,
+            diff: None,
+            diff_refs: None,
             picker: Picker {
+                purpose: PickerPurpose::Open,
                 images: Vec::new(),
                 filter: String::new(),
                 selected: 0,
@@ -349,6 +398,24 @@ impl App {
         vec![Cmd::Load {
             generation: self.generation,
             reference: reference.to_string(),
+        }]
+    }
+
+    /// Start diff mode: load A and B (layers they share are parsed once) and diff them.
+    pub fn open_diff(&mut self, a: &str, b: &str) -> Vec<Cmd> {
+        self.generation += 1;
+        self.diff = None;
+        self.diff_refs = Some((a.to_string(), b.to_string()));
+        self.progress = Arc::new(Default::default());
+        self.load_started = Some(Instant::now());
+        self.load_error = None;
+        self.loading = true;
+        self.overlay = None;
+        self.screen = Screen::Diff;
+        vec![Cmd::LoadDiff {
+            generation: self.generation,
+            a: a.to_string(),
+            b: b.to_string(),
         }]
     }
 
@@ -520,6 +587,45 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::DiffReady { generation, result } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.loading = false;
+                match result {
+                    Ok(d) => {
+                        let d = *d;
+                        self.diff = Some(super::diffview::DiffState::new(
+                            Arc::new(d.a),
+                            Arc::new(d.b),
+                            d.diff,
+                        ));
+                    }
+                    Err(e) => {
+                        self.load_error = Some(e.message.clone());
+                        self.set_status(e.message, true);
+                    }
+                }
+                Vec::new()
+            }
+            Msg::PreviewPair {
+                generation,
+                old,
+                new,
+            } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                if let Some(Overlay::Preview(p)) = &mut self.overlay {
+                    let conv =
+                        |r: Option<Result<Vec<u8>, Error>>| r.map(|x| x.map_err(|e| e.message));
+                    p.body = PreviewBody::Pair {
+                        old: conv(old),
+                        new: conv(new),
+                    };
+                }
+                Vec::new()
+            }
             Msg::Extracted(r) => {
                 match r {
                     Ok(s) => self.set_status(s, false),
@@ -665,6 +771,9 @@ impl App {
         if self.screen == Screen::Picker {
             return self.on_picker_key(k);
         }
+        if self.screen == Screen::Diff {
+            return self.on_diff_key(k);
+        }
         let Some(action) = self.keymap.action(&k) else {
             if k.code == KeyCode::Esc && self.view.filter.is_some() {
                 self.view.filter = None;
@@ -710,8 +819,27 @@ impl App {
             }
             Action::Top => self.move_cursor(isize::MIN / 2),
             Action::Bottom => self.move_cursor(isize::MAX / 2),
+            Action::Diff => {
+                if self.image().is_none() {
+                    return Vec::new();
+                }
+                if !self.daemon {
+                    self.set_status(
+                        "diff needs a second image: run `layerlens diff A B` (archives work too)",
+                        true,
+                    );
+                    return Vec::new();
+                }
+                self.picker.purpose = PickerPurpose::DiffAgainst;
+                self.picker.filter.clear();
+                self.picker.selected = 0;
+                self.screen = Screen::Picker;
+                self.picker.loading = true;
+                return vec![Cmd::ListImages];
+            }
             Action::Picker => {
                 if self.daemon {
+                    self.picker.purpose = PickerPurpose::Open;
                     self.screen = Screen::Picker;
                     self.picker.loading = true;
                     return vec![Cmd::ListImages];
@@ -1100,6 +1228,19 @@ impl App {
     }
 
     fn apply_filter_quiet(&mut self, text: &str) {
+        if self.screen == Screen::Diff {
+            if let Some(d) = self.diff.as_mut() {
+                d.filter = if text.is_empty() {
+                    None
+                } else {
+                    Filter::new(text).ok()
+                };
+                d.file_sel = 0;
+                d.file_offset = 0;
+                d.refresh_files();
+            }
+            return;
+        }
         let new = if text.is_empty() {
             None
         } else {
@@ -1112,6 +1253,10 @@ impl App {
     }
 
     fn apply_filter(&mut self, text: &str) {
+        if self.screen == Screen::Diff {
+            self.apply_filter_quiet(text);
+            return;
+        }
         if text.is_empty() {
             self.view.filter = None;
         } else {
@@ -1167,6 +1312,11 @@ impl App {
                     .get(self.picker.selected)
                     .map(|i| i.repo_tags.first().cloned().unwrap_or_else(|| i.id.clone()));
                 if let Some(r) = chosen {
+                    if self.picker.purpose == PickerPurpose::DiffAgainst {
+                        self.picker.purpose = PickerPurpose::Open;
+                        let a = self.reference.clone();
+                        return self.open_diff(&a, &r);
+                    }
                     return self.open(&r);
                 }
             }
@@ -1189,6 +1339,147 @@ impl App {
             _ => {}
         }
         Vec::new()
+    }
+}
+
+impl App {
+    fn on_diff_key(&mut self, k: KeyEvent) -> Vec<Cmd> {
+        let action = self.keymap.action(&k);
+        if k.code == KeyCode::Esc {
+            if self.diff.as_ref().is_some_and(|d| d.filter.is_some()) {
+                if let Some(d) = self.diff.as_mut() {
+                    d.filter = None;
+                    d.refresh_files();
+                }
+            } else if self.builder.is_some() {
+                self.screen = Screen::Explorer;
+            }
+            return Vec::new();
+        }
+        let Some(action) = action else {
+            return Vec::new();
+        };
+        match action {
+            Action::Quit => {
+                self.quit = true;
+                return vec![Cmd::Quit];
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help { scroll: 0 });
+                return Vec::new();
+            }
+            Action::Filter | Action::Search => {
+                let previous = self
+                    .diff
+                    .as_ref()
+                    .and_then(|d| d.filter.as_ref())
+                    .map(|f| f.text.clone())
+                    .unwrap_or_default();
+                self.input = Some(Input {
+                    kind: InputKind::Filter,
+                    text: previous.clone(),
+                    previous,
+                });
+                return Vec::new();
+            }
+            Action::Preview => return self.preview_pair(),
+            _ => {}
+        }
+        let page = (self.size.height as usize).saturating_sub(8).max(1);
+        if let Some(d) = self.diff.as_mut() {
+            d.on_action(action, page);
+            let a = super::diffview::areas(self.size);
+            d.scroll(
+                a.layers.height.saturating_sub(3) as usize,
+                a.files.height.saturating_sub(2) as usize,
+            );
+        }
+        Vec::new()
+    }
+
+    fn preview_pair(&mut self) -> Vec<Cmd> {
+        let Some(d) = self.diff.as_ref() else {
+            return Vec::new();
+        };
+        let Some(row) = d.files.get(d.file_sel).cloned() else {
+            return Vec::new();
+        };
+        let Some((ra, rb)) = self.diff_refs.clone() else {
+            return Vec::new();
+        };
+        let (Ok(sa), Ok(sb)) = (ImageSource::parse(&ra), ImageSource::parse(&rb)) else {
+            return Vec::new();
+        };
+        let path = row
+            .path
+            .trim_end_matches(" (deletion)")
+            .trim_start_matches('/')
+            .as_bytes()
+            .to_vec();
+        // Which layer holds each version: the paired layers, or the top of each image.
+        let locate = |img: &Image, layer: Option<usize>| -> Option<(String, Vec<u8>)> {
+            let top = img.layers.len().checked_sub(1)?;
+            let at = layer.unwrap_or(top);
+            let node = img.tree.lookup_path(&path)?;
+            let v = img.tree.state_at(node, at)?;
+            if !v.is_present() || !matches!(v.kind, EntryKind::File | EntryKind::Hardlink) {
+                return None;
+            }
+            let e = img.tree.entry(v);
+            let (l, p) = if e.kind == EntryKind::Hardlink {
+                let target = e.link.clone().unwrap_or_default().to_vec();
+                let tl = img
+                    .tree
+                    .lookup_path(&target)
+                    .and_then(|t| img.tree.state_at(t, v.layer as usize))
+                    .map(|x| x.layer as usize)
+                    .unwrap_or(v.layer as usize);
+                (tl, target)
+            } else {
+                (v.layer as usize, path.clone())
+            };
+            Some((img.layers[l].blob.clone(), p))
+        };
+        let pair_view = d.view == super::diffview::FilesView::Pair;
+        let (la, lb) = if pair_view {
+            let l = &d.diff.layers[d.sel];
+            (l.a_index, l.b_index)
+        } else {
+            (None, None)
+        };
+        let old = if pair_view && la.is_none() {
+            None
+        } else {
+            locate(&d.a, la)
+        };
+        let new = if pair_view && lb.is_none() {
+            None
+        } else {
+            locate(&d.b, lb)
+        };
+        let size = |s: Option<u64>| {
+            s.map(crate::report::human)
+                .unwrap_or_else(|| "absent".into())
+        };
+        let meta = format!(
+            "{}  A: {}  →  B: {}",
+            row.mark,
+            size(row.old_size),
+            size(row.new_size)
+        );
+        self.overlay = Some(Overlay::Preview(Preview {
+            node: crate::model::ROOT,
+            layer: 0,
+            title: row.path.clone(),
+            meta,
+            body: PreviewBody::Loading,
+            scroll: 0,
+        }));
+        vec![Cmd::PreviewPair {
+            generation: self.generation,
+            old: old.map(|(blob, p)| (sa.clone(), blob, p)),
+            new: new.map(|(blob, p)| (sb.clone(), blob, p)),
+        }]
     }
 }
 

@@ -43,6 +43,51 @@ pub fn load(
     });
 }
 
+pub fn load_diff(
+    tx: Sender<Msg>,
+    generation: u64,
+    a: String,
+    b: String,
+    progress: Arc<Progress>,
+    platform: Option<source::layout::Platform>,
+) {
+    std::thread::spawn(move || {
+        let cache: source::LayerCache = Default::default();
+        let load = |r: &str| -> Result<Image> {
+            let src = ImageSource::parse(r)?;
+            let opts = LoadOptions {
+                platform: platform.clone(),
+                progress: Some(progress.clone()),
+                cache: Some(cache.clone()),
+            };
+            source::load(&src, r, &opts).map_err(|e| e.context(format!("loading {r}")))
+        };
+        let result = load(&a).and_then(|ia| {
+            let ib = load(&b)?;
+            let diff = crate::analysis::diff::diff(&ia, &ib);
+            Ok(Box::new(super::app::DiffLoaded { a: ia, b: ib, diff }))
+        });
+        let _ = tx.send(Msg::DiffReady { generation, result });
+    });
+}
+
+type Side = Option<(ImageSource, String, Vec<u8>)>;
+
+pub fn preview_pair(tx: Sender<Msg>, generation: u64, old: Side, new: Side) {
+    std::thread::spawn(move || {
+        let read = |s: Side| {
+            s.map(|(src, blob, path)| source::read::read_head(&src, &blob, &path, PREVIEW_LIMIT))
+        };
+        let old = read(old);
+        let new = read(new);
+        let _ = tx.send(Msg::PreviewPair {
+            generation,
+            old,
+            new,
+        });
+    });
+}
+
 pub fn analyze(tx: Sender<Msg>, generation: u64, image: Image) {
     std::thread::spawn(move || {
         let w = crate::analysis::waste::analyze(&image);

@@ -33,6 +33,7 @@ actions! {
     Top => "top", "global", "go to the first row";
     Bottom => "bottom", "global", "go to the last row";
     Picker => "picker", "global", "open another image";
+    Diff => "diff", "global", "diff this image against another (cache hits, rebuilds and why)";
     ToggleChanges => "toggle_changes", "tree", "merged tree / this layer's changes only";
     ToggleAttrs => "toggle_attrs", "tree", "show or hide mode, owner and size columns";
     ToggleSort => "toggle_sort", "tree", "sort by size / by name";

@@ -6,6 +6,7 @@
 //! are dropped.
 
 pub mod app;
+pub mod diffview;
 pub mod jobs;
 pub mod keymap;
 pub mod theme;
@@ -106,6 +107,22 @@ pub fn run(
     platform: Option<crate::source::layout::Platform>,
     sample: PathBuf,
 ) -> Result<i32> {
+    run_start(Start::Image(image), platform, sample)
+}
+
+/// What the explorer opens with.
+pub enum Start {
+    /// An image (None: the picker, or the sample without a daemon).
+    Image(Option<String>),
+    /// Diff mode on two images.
+    Diff(String, String),
+}
+
+pub fn run_start(
+    start: Start,
+    platform: Option<crate::source::layout::Platform>,
+    sample: PathBuf,
+) -> Result<i32> {
     let (km, theme) = load_config()?;
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
@@ -117,12 +134,16 @@ pub fn run(
     let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut first: Vec<Cmd> = Vec::new();
-    match image {
-        Some(r) => {
+    match start {
+        Start::Diff(a, b) => {
+            app.daemon = true;
+            first.extend(app.open_diff(&a, &b));
+        }
+        Start::Image(Some(r)) => {
             app.daemon = true;
             first.extend(app.open(&r));
         }
-        None => match crate::source::daemon::ping() {
+        Start::Image(None) => match crate::source::daemon::ping() {
             Ok(()) => {
                 app.daemon = true;
                 app.screen = app::Screen::Picker;
@@ -238,6 +259,19 @@ fn run_cmds(
                 blob,
                 path,
             } => jobs::preview(tx.clone(), generation, source, blob, path),
+            Cmd::LoadDiff { generation, a, b } => jobs::load_diff(
+                tx.clone(),
+                generation,
+                a,
+                b,
+                app.progress.clone(),
+                platform.clone(),
+            ),
+            Cmd::PreviewPair {
+                generation,
+                old,
+                new,
+            } => jobs::preview_pair(tx.clone(), generation, old, new),
             Cmd::Extract {
                 layer,
                 node,

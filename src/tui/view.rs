@@ -22,6 +22,27 @@ pub fn draw(f: &mut Frame, app: &App) {
     match app.screen {
         Screen::Picker => draw_picker(f, app, size),
         Screen::Explorer => draw_explorer(f, app),
+        Screen::Diff => match &app.diff {
+            Some(d) => super::diffview::draw(f, app, d),
+            None => {
+                let [title, body, status] = Layout::vertical([
+                    Constraint::Length(1),
+                    Constraint::Min(1),
+                    Constraint::Length(1),
+                ])
+                .areas(size);
+                let (a, b) = app.diff_refs.clone().unwrap_or_default();
+                f.render_widget(
+                    Paragraph::new(Line::styled(
+                        format!(" layerlens diff │ {a} → {b}"),
+                        app.theme.title,
+                    )),
+                    title,
+                );
+                draw_status(f, app, status);
+                draw_loading(f, app, body);
+            }
+        },
     }
     match &app.overlay {
         Some(Overlay::Help { scroll }) => draw_help(f, app, *scroll),
@@ -715,7 +736,7 @@ pub fn mode_string(kind: EntryKind, mode: u32) -> String {
     s
 }
 
-fn draw_status(f: &mut Frame, app: &App, area: Rect) {
+pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     if let Some(input) = &app.input {
         let label = match input.kind {
             InputKind::Filter => "Filter (substring, /regex/; Enter keep, Esc cancel): ",
@@ -747,6 +768,16 @@ fn draw_status(f: &mut Frame, app: &App, area: Rect) {
     let km = &app.keymap;
     let mut hints: Vec<(String, &str)> = vec![(km.label(Action::NextPane), "switch pane")];
     match (app.screen, app.focus) {
+        (Screen::Diff, _) => {
+            hints = vec![
+                (km.label(Action::NextPane), "switch pane"),
+                (km.label(Action::ToggleChanges), "layer pair / final files"),
+                (km.label(Action::ToggleSort), "sort"),
+                (km.label(Action::Filter), "filter"),
+                (km.label(Action::Preview), "both versions"),
+                ("Esc".into(), "back"),
+            ];
+        }
         (Screen::Picker, _) => {
             hints = vec![
                 ("type".into(), "filter"),
@@ -845,6 +876,7 @@ fn draw_preview(f: &mut Frame, app: &App, p: &super::app::Preview) {
     f.render_widget(Clear, area);
     let mut lines = vec![Line::styled(p.meta.clone(), app.theme.dim), Line::from("")];
     match &p.body {
+        PreviewBody::Pair { old, new } => lines.extend(pair_lines(app, old.as_ref(), new.as_ref())),
         PreviewBody::Loading => lines.push(Line::styled(
             "reading the file from its layer…",
             app.theme.dim,
@@ -1043,4 +1075,62 @@ mod tests {
         assert_eq!(format_unix(0), "");
         assert_eq!(format_unix(1_700_000_000), "2023-11-14 22:13");
     }
+}
+
+/// Both versions of a file: a unified diff for text, sizes and first bytes otherwise.
+fn pair_lines(
+    app: &App,
+    old: Option<&Result<Vec<u8>, String>>,
+    new: Option<&Result<Vec<u8>, String>>,
+) -> Vec<Line<'static>> {
+    let mut out = Vec::new();
+    let text = |r: Option<&Result<Vec<u8>, String>>| -> Option<String> {
+        match r {
+            None => Some(String::new()),
+            Some(Ok(d)) => std::str::from_utf8(d)
+                .ok()
+                .filter(|s| !s.contains('\0'))
+                .map(String::from),
+            Some(Err(_)) => None,
+        }
+    };
+    for (label, r) in [("A (old)", old), ("B (new)", new)] {
+        if let Some(Err(e)) = r {
+            out.push(Line::styled(format!("{label}: {e}"), app.theme.error));
+        }
+    }
+    match (text(old), text(new)) {
+        (Some(a), Some(b)) => {
+            if a == b {
+                out.push(Line::styled("same content on both sides", app.theme.dim));
+            }
+            let diff = similar::TextDiff::from_lines(&a, &b);
+            for change in diff.iter_all_changes() {
+                let (sign, style) = match change.tag() {
+                    similar::ChangeTag::Delete => ('-', app.theme.removed),
+                    similar::ChangeTag::Insert => ('+', app.theme.added),
+                    similar::ChangeTag::Equal => (' ', app.theme.base),
+                };
+                let line = change.value().trim_end_matches('\n').replace('\t', "    ");
+                out.push(Line::styled(format!("{sign} {line}"), style));
+            }
+        }
+        _ => {
+            for (label, r) in [("A (old)", old), ("B (new)", new)] {
+                match r {
+                    None => out.push(Line::styled(format!("{label}: absent"), app.theme.dim)),
+                    Some(Ok(d)) => {
+                        let hex: Vec<String> =
+                            d.iter().take(32).map(|b| format!("{b:02x}")).collect();
+                        out.push(Line::from(format!(
+                            "{label}: binary, first bytes {}",
+                            hex.join(" ")
+                        )));
+                    }
+                    Some(Err(_)) => {}
+                }
+            }
+        }
+    }
+    out
 }
