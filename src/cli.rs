@@ -76,6 +76,21 @@ pub enum Command {
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Run `docker build` (your own docker CLI) and show what changed against what the
+    /// tag pointed to before: cache hits, rebuilt layers and why.
+    Build {
+        /// Print the diff instead of opening the explorer.
+        #[arg(long, value_enum)]
+        format: Option<Format>,
+        /// Arguments for `docker build` (e.g. -t app:dev .).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "DOCKER_BUILD_ARGS"
+        )]
+        args: Vec<String>,
+    },
     /// Check an image against waste thresholds; exit 1 when a rule fails.
     Ci {
         image: String,
@@ -271,6 +286,22 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Build { format, args } => {
+            let outcome = build(&args)?;
+            match outcome {
+                BuildOutcome::Compare { old, new } => {
+                    let (ia, ib) = load_pair(&old, &new, global)?;
+                    let d = crate::analysis::diff::diff(&ia, &ib);
+                    let text = match format.unwrap_or(Format::Text) {
+                        Format::Json => report::diff::render_json(&ia, &ib, &d),
+                        Format::Text => report::diff::render_text(&ia, &ib, &d),
+                    };
+                    write_stdout(&text)?;
+                }
+                BuildOutcome::Message(m) => eprintln!("layerlens: {m}"),
+            }
+            Ok(0)
+        }
         Command::Ci {
             image,
             config,
@@ -347,4 +378,79 @@ pub fn sample_path() -> PathBuf {
         .flatten()
         .find(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("assets/sample.tar"))
+}
+
+/// What a build leaves to compare.
+pub enum BuildOutcome {
+    /// The tag moved from `old` to `new` (image ids).
+    Compare { old: String, new: String },
+    /// Nothing to compare, and why.
+    Message(String),
+}
+
+/// The tags a `docker build` command line sets.
+pub fn build_tags(args: &[String]) -> Vec<String> {
+    let mut tags = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-t" || a == "--tag" {
+            if let Some(t) = it.next() {
+                tags.push(t.clone());
+            }
+        } else if let Some(t) = a.strip_prefix("--tag=") {
+            tags.push(t.to_string());
+        } else if let Some(t) = a
+            .strip_prefix("-t")
+            .filter(|t| !t.is_empty() && !a.starts_with("--"))
+        {
+            tags.push(t.to_string());
+        }
+    }
+    tags
+}
+
+/// Run `docker build --iidfile … ARGS` with the user's docker CLI; report what the
+/// first tag pointed to before and after.
+pub fn build(args: &[String]) -> Result<BuildOutcome> {
+    let tags = build_tags(args);
+    let before = tags
+        .first()
+        .and_then(|t| source::daemon::describe_image(t).ok())
+        .map(|(i, _)| i.id);
+    let dir = std::env::temp_dir().join(format!("layerlens-build-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("{}: {e}", dir.display())))?;
+    let iid = dir.join("iid");
+    let status = std::process::Command::new("docker")
+        .arg("build")
+        .arg("--iidfile")
+        .arg(&iid)
+        .args(args)
+        .status()
+        .map_err(|e| {
+            Error::io(format!(
+                "cannot run docker: {e} (is the docker CLI installed?)"
+            ))
+        })?;
+    let new = std::fs::read_to_string(&iid)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    if !status.success() {
+        return Err(Error::other(format!("docker build failed ({status})")));
+    }
+    let new = new
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| Error::other("docker build did not report the image id"))?;
+    Ok(match (tags.first(), before) {
+        (None, _) => BuildOutcome::Message(format!(
+            "built {new}; give it a tag (-t) so the next build can be compared"
+        )),
+        (Some(t), None) => BuildOutcome::Message(format!(
+            "first build of {t} ({new}): nothing to compare yet"
+        )),
+        (Some(t), Some(old)) if old == new => BuildOutcome::Message(format!(
+            "{t} is unchanged: every layer was a cache hit ({new})"
+        )),
+        (Some(_), Some(old)) => BuildOutcome::Compare { old, new },
+    })
 }

@@ -17,6 +17,25 @@ fn main() {
                 layerlens::tui::run_start(layerlens::tui::Start::Diff(a, b), p, cli::sample_path())
             })
         }
+        // A build on a terminal opens the diff of the tag's old and new images.
+        Some(cli::Command::Build {
+            format: None,
+            args: build_args,
+        }) if std::io::stdout().is_terminal() => {
+            cli::build(&build_args).and_then(|outcome| match outcome {
+                cli::BuildOutcome::Compare { old, new } => platform(&args.global).and_then(|p| {
+                    layerlens::tui::run_start(
+                        layerlens::tui::Start::Diff(old, new),
+                        p,
+                        cli::sample_path(),
+                    )
+                }),
+                cli::BuildOutcome::Message(m) => {
+                    eprintln!("layerlens: {m}");
+                    Ok(0)
+                }
+            })
+        }
         Some(cmd) => cli::run_command(cmd, &args.global),
         None => platform(&args.global).and_then(|platform| {
             layerlens::tui::run(args.image.clone(), platform, cli::sample_path())

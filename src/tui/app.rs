@@ -952,7 +952,16 @@ impl App {
             }
             Action::SearchNext => self.jump_search(true),
             Action::SearchPrev => self.jump_search(false),
-            Action::Preview => return self.open_preview(),
+            Action::Preview => {
+                // On a directory, Enter folds or unfolds it.
+                if let Some(r) = self.selected_row() {
+                    if r.is_dir {
+                        self.toggle_dir(self.tree_sel, None);
+                        return Vec::new();
+                    }
+                }
+                return self.open_preview();
+            }
             Action::Extract => {
                 if let Some(r) = self.selected_row() {
                     if r.change == Change::Removed {
@@ -986,7 +995,7 @@ impl App {
         let sizes = self.sizes.get(&b.image.tree, layer);
         let matches = treeview::search(&b.image, layer, &self.view, &sizes, &pattern);
         if matches.is_empty() {
-            self.set_status(format!("no match for {:?}", pattern.text), true);
+            self.set_status(format!("no match for \"{}\"", pattern.text), true);
             return;
         }
         // Position of the current node in the full (expanded) order.
@@ -1033,7 +1042,7 @@ impl App {
         }
         self.set_status(
             format!(
-                "match {} of {} for {:?}",
+                "match {} of {} for \"{}\"",
                 idx + 1,
                 matches.len(),
                 pattern.text
@@ -1074,7 +1083,12 @@ impl App {
             crate::report::human(e.size)
         );
         if let Some(l) = &e.link {
-            meta.push_str(&format!("  → {}", String::from_utf8_lossy(l)));
+            let arrow = if e.kind == EntryKind::Hardlink {
+                "⇒ /"
+            } else {
+                "→ "
+            };
+            meta.push_str(&format!("  {arrow}{}", String::from_utf8_lossy(l)));
         }
         meta.push_str(&format!("  (stored in layer {})", v.layer));
         let mut p = Preview {

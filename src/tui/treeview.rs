@@ -113,9 +113,20 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
             }
             let p = tree.parent(node) as usize;
             merged[p] += merged[id];
-        } else if v.layer as usize == layer && counts {
-            // Removed in this layer: its size as it was (kept in the deletion).
-            merged[id] += v.size;
+        } else if v.layer as usize == layer {
+            // Removed in this layer: its size as it was (kept in the deletion); a
+            // removed directory shows what it held.
+            if counts {
+                merged[id] += v.size;
+            }
+            let p = tree.parent(node);
+            if p != ROOT
+                && tree
+                    .state_at(p, layer)
+                    .is_some_and(|pv| !pv.is_present() && pv.layer as usize == layer)
+            {
+                merged[p as usize] += merged[id];
+            }
         }
     }
     for &c in &tree.layer_changes[layer] {

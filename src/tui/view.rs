@@ -116,7 +116,14 @@ fn draw_explorer(f: &mut Frame, app: &App) {
     }
     if a.compact {
         match app.focus {
-            Pane::Layers => draw_layers(f, app, a.layers),
+            Pane::Layers => {
+                // Layers above, the selected layer's details below.
+                let [top, bottom] =
+                    Layout::vertical([Constraint::Percentage(55), Constraint::Percentage(45)])
+                        .areas(a.layers);
+                draw_layers(f, app, top);
+                draw_details(f, app, bottom);
+            }
             Pane::Tree => draw_tree(f, app, a.tree),
         }
     } else {
@@ -176,8 +183,14 @@ fn short_id(id: &str) -> String {
 }
 
 fn draw_loading(f: &mut Frame, app: &App, area: Rect) {
+    let full = area;
     let area = centered(area, 70, 7);
     if let Some(err) = &app.load_error {
+        // Tall enough for the wrapped message and the key hints.
+        let w = full.width.min(90).max(20);
+        let inner_w = w.saturating_sub(2).max(1) as usize;
+        let msg_lines = err.chars().count().div_ceil(inner_w).max(1) as u16;
+        let area = centered(full, w, (msg_lines + 5).min(full.height));
         let text = vec![
             Line::styled("Could not load the image", app.theme.error),
             Line::from(err.as_str()),
@@ -387,6 +400,15 @@ pub fn split_command(cmd: &str) -> Vec<String> {
 fn draw_details(f: &mut Frame, app: &App, area: Rect) {
     let Some(img) = app.image() else { return };
     let Some(row) = app.layer_rows.get(app.layer_sel) else {
+        let msg = if img.layers.is_empty() {
+            "this image has no layers"
+        } else {
+            ""
+        };
+        f.render_widget(
+            Paragraph::new(Line::styled(msg, app.theme.dim)).block(block(app, "Layer", false)),
+            area,
+        );
         return;
     };
     let l = row.effective;
@@ -400,7 +422,17 @@ fn draw_details(f: &mut Frame, app: &App, area: Rect) {
     if row.made.is_some() {
         lines.push(Line::from(vec![
             Span::styled("Diff id   ", app.theme.dim),
-            Span::raw(layer.diff_id.clone()),
+            Span::raw({
+                let room = (area.width as usize).saturating_sub(13);
+                if layer.diff_id.chars().count() > room && room > 8 {
+                    format!(
+                        "{}…",
+                        layer.diff_id.chars().take(room - 1).collect::<String>()
+                    )
+                } else {
+                    layer.diff_id.clone()
+                }
+            }),
         ]));
         let mut size = vec![
             Span::styled("Size      ", app.theme.dim),
@@ -565,7 +597,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
     };
     let mut title = format!("Files at layer {layer} · {mode} · by {sort}");
     if let Some(fl) = &app.view.filter {
-        title.push_str(&format!(" · filter {:?}", fl.text));
+        title.push_str(&format!(" · filter \"{}\"", fl.text));
     }
     let hidden: Vec<&str> = ["added", "modified", "removed", "unchanged"]
         .iter()
@@ -586,6 +618,16 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
     let inner = b.inner(area);
     f.render_widget(b, area);
     if inner.height < 2 {
+        return;
+    }
+    if img.layers.is_empty() {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                "this image has no layers: no files",
+                app.theme.dim,
+            )),
+            inner,
+        );
         return;
     }
     if img.layers_loaded() <= layer {
@@ -803,8 +845,17 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
             hints.push((km.label(Action::ToggleSort), "sort"));
         }
     }
-    hints.push((km.label(Action::Help), "help"));
-    hints.push((km.label(Action::Quit), "quit"));
+    if app.screen == Screen::Picker {
+        hints.push(("Ctrl-c".into(), "quit"));
+    } else if app.screen == Screen::Explorer && app.image().is_none() {
+        hints = vec![
+            (km.label(Action::Picker), "pick an image"),
+            (km.label(Action::Quit), "quit"),
+        ];
+    } else {
+        hints.push((km.label(Action::Help), "help"));
+        hints.push((km.label(Action::Quit), "quit"));
+    }
     let mut spans = vec![Span::raw(" ")];
     for (k, d) in hints {
         spans.push(Span::styled(k, app.theme.key));
@@ -971,9 +1022,13 @@ fn draw_picker(f: &mut Frame, app: &App, size: Rect) {
         return;
     }
     let vis = app.picker.visible();
+    // The name column takes what the fixed columns leave.
+    let nw = (inner.width as usize)
+        .saturating_sub(14 + 1 + 10 + 1 + 7 + 2 + 16 + 1)
+        .max(12);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<45} {:<14} {:>10} {:>7}  {}",
+            "{:<nw$} {:<14} {:>10} {:>7}  {}",
             "Repository:tag", "Id", "Size", "Layers", "Created"
         ),
         app.theme.header,
@@ -984,16 +1039,16 @@ fn draw_picker(f: &mut Frame, app: &App, size: Rect) {
     let page = inner.height.saturating_sub(1) as usize;
     let offset = app.picker.selected.saturating_sub(page.saturating_sub(1));
     for (i, im) in vis.iter().enumerate().skip(offset).take(page) {
-        let name = im
-            .repo_tags
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "<none>".into());
+        let name = if im.repo_tags.is_empty() {
+            "<none>".to_string()
+        } else {
+            im.repo_tags.join(", ")
+        };
         let created = format_unix(im.created);
         let layers = im.layer_count.map(|n| n.to_string()).unwrap_or_default();
         let mut line = Line::from(format!(
-            "{:<45} {:<14} {:>10} {:>7}  {}",
-            truncate(&name, 45),
+            "{:<nw$} {:<14} {:>10} {:>7}  {}",
+            truncate(&name, nw),
             short_id(&im.id),
             human(im.size),
             layers,
