@@ -1,4 +1,5 @@
 //! Analyses over the layer model: wasted space (dive-compatible) and reclaimable bytes.
 
+pub mod cache;
 pub mod diff;
 pub mod waste;

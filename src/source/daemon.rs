@@ -79,6 +79,8 @@ pub struct ImageSummary {
     /// Unix seconds.
     pub created: i64,
     pub layer_count: Option<usize>,
+    /// RootFS.Layers when inspect answered in time (empty otherwise).
+    pub diff_ids: Vec<String>,
 }
 
 /// An image being exported from the daemon: what inspect said, and the tar stream.
@@ -163,6 +165,7 @@ pub fn list_images() -> Result<Vec<ImageSummary>> {
                 size: u64::try_from(s.size).unwrap_or(0),
                 created: s.created,
                 layer_count: None,
+                diff_ids: Vec::new(),
             })
             .collect();
         fill_layer_counts(&docker, &mut images).await;
@@ -934,7 +937,9 @@ async fn fill_layer_counts(docker: &Docker, images: &mut [ImageSummary]) {
         .buffer_unordered(LAYER_COUNT_CONCURRENCY);
     while let Ok(Some((i, result))) = tokio::time::timeout_at(deadline, lookups.next()).await {
         if let Ok(inspect) = result {
-            images[i].layer_count = inspect.root_fs.and_then(|r| r.layers).map(|l| l.len());
+            let layers = inspect.root_fs.and_then(|r| r.layers);
+            images[i].layer_count = layers.as_ref().map(|l| l.len());
+            images[i].diff_ids = layers.unwrap_or_default();
         }
     }
 }
