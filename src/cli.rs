@@ -219,7 +219,12 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             format,
             output,
         } => {
-            let img = load_image(&image, global)?;
+            let mut img = load_image(&image, global)?;
+            if ImageSource::parse(&image).is_ok_and(|s| s.is_daemon()) {
+                if let Ok(others) = source::daemon::list_images() {
+                    img.shared_with = Some(crate::analysis::cache::shared_with(&img, &others));
+                }
+            }
             let w = waste::analyze(&img);
             let text = match format {
                 Format::Json => report::json::render(&img, &w),
@@ -425,6 +430,8 @@ pub fn build(args: &[String]) -> Result<BuildOutcome> {
         .arg("--iidfile")
         .arg(&iid)
         .args(args)
+        // docker's own output goes to stderr: our stdout is the diff (maybe JSON).
+        .stdout(std::process::Stdio::from(std::io::stderr()))
         .status()
         .map_err(|e| {
             Error::io(format!(

@@ -11,7 +11,11 @@ use std::collections::HashMap;
 pub fn chain_ids(diff_ids: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(diff_ids.len());
     for (i, d) in diff_ids.iter().enumerate() {
-        out.push(if i == 0 { d.clone() } else { chain_id(&out[i - 1], d) });
+        out.push(if i == 0 {
+            d.clone()
+        } else {
+            chain_id(&out[i - 1], d)
+        });
     }
     out
 }
@@ -23,10 +27,18 @@ pub fn shared_with(img: &Image, others: &[ImageSummary]) -> Vec<Vec<String>> {
         if o.id == img.id || o.diff_ids.is_empty() {
             continue;
         }
-        let name = o.repo_tags.first().cloned().unwrap_or_else(|| o.id.trim_start_matches("sha256:").chars().take(12).collect());
+        let name = o.repo_tags.first().cloned().unwrap_or_else(|| {
+            o.id.trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect()
+        });
         for c in chain_ids(&o.diff_ids) {
             by_chain.entry(c).or_default().push(name.clone());
         }
     }
-    img.layers.iter().map(|l| by_chain.get(&l.chain_id).cloned().unwrap_or_default()).collect()
+    img.layers
+        .iter()
+        .map(|l| by_chain.get(&l.chain_id).cloned().unwrap_or_default())
+        .collect()
 }

@@ -63,6 +63,8 @@ pub struct Image {
     pub tree: FileTree,
     /// Non-fatal oddities met while loading (rejected tar entries, missing history).
     pub warnings: Vec<String>,
+    /// Per layer: other local images sharing it, when a daemon was asked.
+    pub shared_with: Option<Vec<Vec<String>>>,
 }
 
 impl Image {

@@ -55,6 +55,9 @@ pub struct LayerSummary {
     pub modified: usize,
     pub removed: usize,
     pub reclaimable_bytes: u64,
+    /// Other local images that share this layer (daemon images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_with: Option<Vec<String>>,
 }
 
 pub fn layer_summaries(img: &Image, waste: &Waste) -> Vec<LayerSummary> {
@@ -84,6 +87,7 @@ pub fn layer_summaries(img: &Image, waste: &Waste) -> Vec<LayerSummary> {
                 modified,
                 removed,
                 reclaimable_bytes: waste.layer_reclaimable[i],
+                shared_with: img.shared_with.as_ref().map(|s| s[i].clone()),
             }
         })
         .collect()

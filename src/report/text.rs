@@ -73,6 +73,16 @@ pub fn render(img: &Image, waste: &Waste) -> String {
             short_command(&l.created_by, 70)
         );
     }
+    if let Some(shared) = &img.shared_with {
+        let n = shared.iter().filter(|s| !s.is_empty()).count();
+        if n > 0 {
+            let _ = writeln!(
+                s,
+                "\n{n} of {} layers are shared with other local images (cost nothing extra on disk or pull).",
+                img.layers.len()
+            );
+        }
+    }
     if !waste.reclaimable_files.is_empty() {
         let _ = writeln!(s);
         let _ = writeln!(

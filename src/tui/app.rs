@@ -35,6 +35,11 @@ pub enum Msg {
         generation: u64,
         result: Result<Box<DiffLoaded>, Error>,
     },
+    /// Other local images, for the per-layer cache status.
+    LocalImages {
+        generation: u64,
+        images: Vec<ImageSummary>,
+    },
     PreviewPair {
         generation: u64,
         old: Option<Result<Vec<u8>, Error>>,
@@ -82,6 +87,10 @@ pub enum Cmd {
         generation: u64,
         a: String,
         b: String,
+    },
+    /// List local images to tell which layers other images share.
+    LocalImages {
+        generation: u64,
     },
     /// Read `path` from a layer of each image (None: absent on that side).
     PreviewPair {
@@ -267,6 +276,8 @@ pub struct App {
     pub diff: Option<super::diffview::DiffState>,
     /// Diff mode: the two references (A, B) being compared.
     pub diff_refs: Option<(String, String)>,
+    /// Per layer: other local images that share it (empty until known).
+    pub shared: Vec<Vec<String>>,
     pub keymap: Keymap,
     pub theme: Theme,
     pub size: Rect,
@@ -320,6 +331,7 @@ impl App {
             size,
             diff: None,
             diff_refs: None,
+            shared: Vec::new(),
             picker: Picker {
                 purpose: PickerPurpose::Open,
                 images: Vec::new(),
@@ -383,6 +395,7 @@ impl App {
         self.loading = true;
         self.builder = None;
         self.waste = None;
+        self.shared.clear();
         self.layer_rows.clear();
         self.layer_sel = 0;
         self.layer_offset = 0;
@@ -587,6 +600,14 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::LocalImages { generation, images } => {
+                if generation == self.generation {
+                    if let Some(img) = self.image() {
+                        self.shared = crate::analysis::cache::shared_with(img, &images);
+                    }
+                }
+                Vec::new()
+            }
             Msg::DiffReady { generation, result } => {
                 if generation != self.generation {
                     return Vec::new();
@@ -669,9 +690,15 @@ impl App {
                 match r {
                     Ok(()) => {
                         if self.image().is_some_and(|i| i.is_complete()) {
-                            return vec![Cmd::Analyze {
+                            let mut cmds = vec![Cmd::Analyze {
                                 generation: self.generation,
                             }];
+                            if self.daemon {
+                                cmds.push(Cmd::LocalImages {
+                                    generation: self.generation,
+                                });
+                            }
+                            return cmds;
                         }
                         Vec::new()
                     }

@@ -88,6 +88,14 @@ pub fn preview_pair(tx: Sender<Msg>, generation: u64, old: Side, new: Side) {
     });
 }
 
+pub fn local_images(tx: Sender<Msg>, generation: u64) {
+    std::thread::spawn(move || {
+        if let Ok(images) = source::daemon::list_images() {
+            let _ = tx.send(Msg::LocalImages { generation, images });
+        }
+    });
+}
+
 pub fn analyze(tx: Sender<Msg>, generation: u64, image: Image) {
     std::thread::spawn(move || {
         let w = crate::analysis::waste::analyze(&image);

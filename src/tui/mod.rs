@@ -259,6 +259,7 @@ fn run_cmds(
                 blob,
                 path,
             } => jobs::preview(tx.clone(), generation, source, blob, path),
+            Cmd::LocalImages { generation } => jobs::local_images(tx.clone(), generation),
             Cmd::LoadDiff { generation, a, b } => jobs::load_diff(
                 tx.clone(),
                 generation,

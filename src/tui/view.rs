@@ -453,6 +453,29 @@ fn draw_details(f: &mut Frame, app: &App, area: Rect) {
             }
         }
         lines.push(Line::from(size));
+        if let Some(others) = app.shared.get(l).filter(|o| !o.is_empty()) {
+            let mut names = others.clone();
+            names.sort();
+            names.dedup();
+            let shown: Vec<&str> = names.iter().take(3).map(|s| s.as_str()).collect();
+            let more = if names.len() > 3 {
+                format!(" +{}", names.len() - 3)
+            } else {
+                String::new()
+            };
+            lines.push(Line::from(vec![
+                Span::styled("Shared    ", app.theme.dim),
+                Span::styled(
+                    format!(
+                        "with {} other local image(s): {}{more}",
+                        names.len(),
+                        shown.join(", ")
+                    ),
+                    app.theme.added,
+                ),
+                Span::styled(" (costs nothing extra)", app.theme.dim),
+            ]));
+        }
         if img.layers_loaded() > l {
             let (a, m, r) = crate::report::files::change_counts(img, l);
             lines.push(Line::from(vec![
