@@ -326,6 +326,7 @@ fn summaries() -> Vec<ImageSummary> {
             size,
             created,
             layer_count: layers,
+            ..Default::default()
         }
     };
     vec![

@@ -186,6 +186,10 @@ pub struct LayerRow {
 #[derive(Debug, Clone)]
 pub struct Picker {
     pub purpose: PickerPurpose,
+    /// List images of this repository first (diffing against another tag).
+    pub prefer_repo: Option<String>,
+    /// Leave this image out (the one being diffed).
+    pub exclude_id: Option<String>,
     pub images: Vec<ImageSummary>,
     pub filter: String,
     pub selected: usize,
@@ -196,14 +200,22 @@ pub struct Picker {
 impl Picker {
     pub fn visible(&self) -> Vec<&ImageSummary> {
         let f = self.filter.to_lowercase();
-        self.images
+        let mut v: Vec<&ImageSummary> = self
+            .images
             .iter()
             .filter(|i| {
                 f.is_empty()
                     || i.repo_tags.iter().any(|t| t.to_lowercase().contains(&f))
                     || i.id.trim_start_matches("sha256:").starts_with(&f)
             })
-            .collect()
+            .filter(|i| self.exclude_id.as_deref() != Some(i.id.as_str()))
+            .collect();
+        // Choosing what to diff against: the other tags of the same repository first.
+        if let Some(repo) = &self.prefer_repo {
+            let same = |i: &ImageSummary| i.repo_tags.iter().any(|t| repo_of(t) == repo.as_str());
+            v.sort_by_key(|i| !same(i));
+        }
+        v
     }
 }
 
@@ -334,6 +346,8 @@ impl App {
             shared: Vec::new(),
             picker: Picker {
                 purpose: PickerPurpose::Open,
+                prefer_repo: None,
+                exclude_id: None,
                 images: Vec::new(),
                 filter: String::new(),
                 selected: 0,
@@ -858,6 +872,11 @@ impl App {
                     return Vec::new();
                 }
                 self.picker.purpose = PickerPurpose::DiffAgainst;
+                self.picker.prefer_repo = self
+                    .image()
+                    .and_then(|i| i.repo_tags.first())
+                    .map(|t| repo_of(t).to_string());
+                self.picker.exclude_id = self.image().map(|i| i.id.clone());
                 self.picker.filter.clear();
                 self.picker.selected = 0;
                 self.screen = Screen::Picker;
@@ -867,6 +886,8 @@ impl App {
             Action::Picker => {
                 if self.daemon {
                     self.picker.purpose = PickerPurpose::Open;
+                    self.picker.prefer_repo = None;
+                    self.picker.exclude_id = None;
                     self.screen = Screen::Picker;
                     self.picker.loading = true;
                     return vec![Cmd::ListImages];
@@ -1521,6 +1542,15 @@ impl App {
             old: old.map(|(blob, p)| (sa.clone(), blob, p)),
             new: new.map(|(blob, p)| (sb.clone(), blob, p)),
         }]
+    }
+}
+
+/// "repo/name" of "repo/name:tag" (digests and ports handled).
+pub fn repo_of(tag: &str) -> &str {
+    let t = tag.split('@').next().unwrap_or(tag);
+    match t.rfind(':') {
+        Some(i) if !t[i..].contains('/') => &t[..i],
+        _ => t,
     }
 }
 
