@@ -1000,6 +1000,7 @@ fn picker_lists_filters_and_opens() {
         size: 1000,
         created: 1_700_000_000,
         layer_count: Some(3),
+        ..Default::default()
     };
     app.update(Msg::Images(Ok(vec![
         img("alpine:3.20", "aaaa1111"),
