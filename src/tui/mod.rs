@@ -13,7 +13,7 @@ pub mod theme;
 pub mod treeview;
 pub mod view;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use app::{App, Cmd, Msg};
 use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
 use crossterm::execute;
@@ -190,7 +190,13 @@ pub fn run_start(
     }
     let result = event_loop(&mut term, &mut app, &tx, &rx, first, platform);
     restore_terminal();
-    result
+    // Quitting after the image could not be loaded is a failure, for scripts too.
+    match (result, &app.load_error) {
+        (Ok(_), Some(e)) if app.image().is_none() && app.diff.is_none() => {
+            Err(Error::new(ErrorKind::Other, e.clone()))
+        }
+        (r, _) => r,
+    }
 }
 
 fn event_loop(

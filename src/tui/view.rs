@@ -189,7 +189,7 @@ fn draw_loading(f: &mut Frame, app: &App, area: Rect) {
         // Tall enough for the wrapped message and the key hints.
         let w = full.width.min(90).max(20);
         let inner_w = w.saturating_sub(2).max(1) as usize;
-        let msg_lines = err.chars().count().div_ceil(inner_w).max(1) as u16;
+        let msg_lines = wrapped_lines(err, inner_w) as u16;
         let area = centered(full, w, (msg_lines + 5).min(full.height));
         let text = vec![
             Line::styled("Could not load the image", app.theme.error),
@@ -1211,4 +1211,24 @@ fn pair_lines(
         }
     }
     out
+}
+
+/// Lines `text` takes when word-wrapped to `width` columns.
+pub fn wrapped_lines(text: &str, width: usize) -> usize {
+    let width = width.max(1);
+    let mut lines = 1;
+    let mut col = 0;
+    for word in text.split(' ') {
+        let w = word.chars().count();
+        let need = if col == 0 { w } else { col + 1 + w };
+        if need <= width {
+            col = need;
+        } else {
+            lines += 1;
+            // Words longer than a line are broken.
+            lines += w.saturating_sub(1) / width;
+            col = w % width;
+        }
+    }
+    lines
 }
