@@ -37,6 +37,10 @@ pub struct Global {
     /// Never show a progress bar.
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// Print the default configuration (keys, theme) and exit; save it as
+    /// ~/.config/layerlens/config.toml to change it.
+    #[arg(long)]
+    pub default_config: bool,
 }
 
 #[derive(Subcommand, Debug)]

@@ -4,6 +4,10 @@ use std::io::IsTerminal;
 
 fn main() {
     let args = Cli::parse();
+    if args.global.default_config {
+        print!("{}", layerlens::tui::keymap::DEFAULT_CONFIG);
+        return;
+    }
     let code = match args.command {
         // Without --format on a terminal, a diff opens the explorer's diff mode.
         Some(cli::Command::Diff {

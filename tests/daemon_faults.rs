@@ -22,7 +22,9 @@ fn cutting_proxy(path: &std::path::Path, cut: u64) -> Arc<AtomicU64> {
     std::thread::spawn(move || {
         for client in listener.incoming() {
             let Ok(client) = client else { break };
-            let Ok(daemon) = UnixStream::connect(DAEMON) else { break };
+            let Ok(daemon) = UnixStream::connect(DAEMON) else {
+                break;
+            };
             let armed = Arc::new(AtomicBool::new(false));
             let (mut c_in, mut d_out) = (client.try_clone().unwrap(), daemon.try_clone().unwrap());
             let armed_w = armed.clone();
@@ -82,12 +84,22 @@ fn a_daemon_that_drops_mid_export_is_a_clean_error() {
         let out = layerlens_env(&a, &[("DOCKER_HOST", host.as_str())]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}", describe_output(&a, &out));
-        assert!(out.stdout.is_empty(), "partial output: {}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "partial output: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(!err.contains("panicked"), "{err}");
-        assert!(err.contains("mid-way") || err.contains("truncated"), "{err}");
+        assert!(
+            err.contains("mid-way") || err.contains("truncated"),
+            "{err}"
+        );
     }
-    assert!(cuts.load(Ordering::SeqCst) >= 2, "the proxy never cut an export");
+    assert!(
+        cuts.load(Ordering::SeqCst) >= 2,
+        "the proxy never cut an export"
+    );
 }
 
 #[test]
@@ -110,10 +122,16 @@ fn permission_denied_on_the_socket_says_so() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.to_lowercase().contains("permission denied"), "{err}");
-    assert!(err.contains("docker group") || err.contains("group"), "{err}");
+    assert!(
+        err.contains("docker group") || err.contains("group"),
+        "{err}"
+    );
 }
 
 fn unsafe_geteuid() -> u32 {
     let out = std::process::Command::new("id").arg("-u").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(1)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(1)
 }

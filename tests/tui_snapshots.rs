@@ -40,7 +40,7 @@ fn normalise(s: &str) -> String {
             .map(|ch| if ch.is_ascii_digit() { '#' } else { ch })
             .collect::<String>()
     });
-    let marker = "Keys can be changed in ";
+    let marker = "Keys and theme can be changed in ";
     s.lines()
         .map(|line| match line.find(marker) {
             Some(start) => {

@@ -494,9 +494,21 @@ impl App {
         self.rows_key = Some(key);
         self.rows_dirty = false;
         if let Some(n) = selected_node {
-            if let Some(i) = self.rows.iter().position(|r| r.node == n) {
-                self.tree_sel = i;
+            // Stay on the same path, else on its nearest shown ancestor, else the top.
+            let tree = &self.builder.as_ref().expect("checked above").image.tree;
+            let mut want = n;
+            let mut found = None;
+            loop {
+                if let Some(i) = self.rows.iter().position(|r| r.node == want) {
+                    found = Some(i);
+                    break;
+                }
+                if want == crate::model::ROOT {
+                    break;
+                }
+                want = tree.parent(want);
             }
+            self.tree_sel = found.unwrap_or(0);
         }
         self.clamp_tree();
     }

@@ -395,7 +395,10 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             )
         };
         let ca = show(&l.a_created_by);
-        let cb = show(&l.b_created_by);
+        let mut cb = show(&l.b_created_by);
+        if l.a_created_by.is_some() && cb == ca {
+            cb = "〃".to_string();
+        }
         let mut line = Line::from(vec![
             Span::styled(
                 format!("{:>3} {:<w$} ", idx(l.a_index), ca, w = half),
@@ -415,11 +418,15 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             ),
         ]);
         if i == d.sel {
-            line = line.style(if focused {
-                app.theme.selected
-            } else {
-                app.theme.selected_unfocused
-            });
+            line = super::view::highlight(
+                line,
+                if focused {
+                    app.theme.selected
+                } else {
+                    app.theme.selected_unfocused
+                },
+                inner.width,
+            );
         }
         lines.push(line);
     }
@@ -435,11 +442,11 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         ]));
         if let Some(r) = &l.reason {
             why.push(Line::from(vec![
-                Span::styled("Why     ", app.theme.dim),
+                Span::styled("Reason  ", app.theme.dim),
                 Span::raw(r.text.clone()),
             ]));
         } else if l.status == Status::Reused {
-            why.push(Line::from(vec![Span::styled("Why     ", app.theme.dim), Span::raw("same layer and same layers below (cache hit): nothing to rebuild, push or pull")]));
+            why.push(Line::from(vec![Span::styled("Reason  ", app.theme.dim), Span::raw("same layer and same layers below (cache hit): nothing to rebuild, push or pull")]));
         }
         if let (Some(x), Some(y)) = (&l.a_diff_id, &l.b_diff_id) {
             if x != y {
@@ -530,11 +537,15 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         }
         let mut line = Line::from(spans);
         if i == d.file_sel {
-            line = line.style(if focused {
-                app.theme.selected
-            } else {
-                app.theme.selected_unfocused
-            });
+            line = super::view::highlight(
+                line,
+                if focused {
+                    app.theme.selected
+                } else {
+                    app.theme.selected_unfocused
+                },
+                finner.width,
+            );
         }
         flines.push(line);
     }

@@ -321,11 +321,15 @@ fn draw_layers(f: &mut Frame, app: &App, area: Rect) {
             Span::styled(cmd, style),
         ]);
         let line = if selected {
-            line.style(if focused {
-                app.theme.selected
-            } else {
-                app.theme.selected_unfocused
-            })
+            super::view::highlight(
+                line,
+                if focused {
+                    app.theme.selected
+                } else {
+                    app.theme.selected_unfocused
+                },
+                inner.width,
+            )
         } else {
             line
         };
@@ -480,9 +484,30 @@ fn draw_details(f: &mut Frame, app: &App, area: Rect) {
             let (a, m, r) = crate::report::files::change_counts(img, l);
             lines.push(Line::from(vec![
                 Span::styled("Changes   ", app.theme.dim),
-                Span::styled(format!("+{a} added  "), app.theme.added),
-                Span::styled(format!("~{m} modified  "), app.theme.modified),
-                Span::styled(format!("-{r} removed"), app.theme.removed),
+                Span::styled(
+                    format!("+{a} added  "),
+                    if a > 0 {
+                        app.theme.added
+                    } else {
+                        app.theme.dim
+                    },
+                ),
+                Span::styled(
+                    format!("~{m} modified  "),
+                    if m > 0 {
+                        app.theme.modified
+                    } else {
+                        app.theme.dim
+                    },
+                ),
+                Span::styled(
+                    format!("-{r} removed"),
+                    if r > 0 {
+                        app.theme.removed
+                    } else {
+                        app.theme.dim
+                    },
+                ),
             ]));
         }
     }
@@ -676,7 +701,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
     f.render_widget(Paragraph::new(Line::styled(hdr, app.theme.header)), header);
     if app.rows.is_empty() {
         let msg = if app.view.filter.is_some() || app.view.hidden.iter().any(|h| *h) {
-            "nothing matches"
+            "nothing matches at this layer (try another layer, or Esc to clear the filter)"
         } else if app.view.mode == Mode::Changes {
             "this layer changed no files"
         } else {
@@ -754,11 +779,15 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
         }
         let mut line = Line::from(spans);
         if i == app.tree_sel {
-            line = line.style(if focused {
-                app.theme.selected
-            } else {
-                app.theme.selected_unfocused
-            });
+            line = super::view::highlight(
+                line,
+                if focused {
+                    app.theme.selected
+                } else {
+                    app.theme.selected_unfocused
+                },
+                body.width,
+            );
         }
         lines.push(line);
     }
@@ -831,6 +860,25 @@ pub fn draw_status(f: &mut Frame, app: &App, area: Rect) {
         return;
     }
     let km = &app.keymap;
+    if app.overlay.is_some() {
+        let spans = vec![
+            Span::raw(" "),
+            Span::styled("Esc", app.theme.key),
+            Span::raw(" close  "),
+            Span::styled(
+                km.label(Action::Down) + "/" + &km.label(Action::Up),
+                app.theme.key,
+            ),
+            Span::raw(" scroll  "),
+            Span::styled(
+                km.label(Action::PageDown) + "/" + &km.label(Action::PageUp),
+                app.theme.key,
+            ),
+            Span::raw(" page"),
+        ];
+        f.render_widget(Paragraph::new(Line::from(spans)), area);
+        return;
+    }
     let mut hints: Vec<(String, &str)> = vec![(km.label(Action::NextPane), "switch pane")];
     match (app.screen, app.focus) {
         (Screen::Diff, _) => {
@@ -918,7 +966,7 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
     ]));
     lines.push(Line::from(""));
     lines.push(Line::from(format!(
-        "Keys can be changed in {} (defaults: assets/config.toml).",
+        "Keys and theme can be changed in {} (`layerlens --default-config` prints the defaults to start from).",
         super::config_path()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "~/.config/layerlens/config.toml".into())
@@ -928,25 +976,33 @@ pub fn help_lines(app: &App) -> Vec<Line<'static>> {
 
 fn draw_help(f: &mut Frame, app: &App, scroll: usize) {
     let size = f.area();
-    let area = centered(size, 90, size.height.saturating_sub(2));
+    let area = overlay_area(size);
     f.render_widget(Clear, area);
     let lines = help_lines(app);
     let max = lines
         .len()
         .saturating_sub(area.height.saturating_sub(2) as usize);
     let p = Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
         .scroll((scroll.min(max) as u16, 0))
         .block(block(app, "Help (Esc to close)", true));
     f.render_widget(p, area);
 }
 
+/// Where overlays go: everything between the title and the status line, so nothing
+/// of the screen below peeks out at the sides.
+fn overlay_area(size: Rect) -> Rect {
+    Rect::new(
+        size.x,
+        size.y + 1,
+        size.width,
+        size.height.saturating_sub(2),
+    )
+}
+
 fn draw_preview(f: &mut Frame, app: &App, p: &super::app::Preview) {
     let size = f.area();
-    let area = centered(
-        size,
-        size.width.saturating_sub(4).max(20),
-        size.height.saturating_sub(2),
-    );
+    let area = overlay_area(size);
     f.render_widget(Clear, area);
     let mut lines = vec![Line::styled(p.meta.clone(), app.theme.dim), Line::from("")];
     match &p.body {
@@ -1078,7 +1134,7 @@ fn draw_picker(f: &mut Frame, app: &App, size: Rect) {
             created
         ));
         if i == app.picker.selected {
-            line = line.style(app.theme.selected);
+            line = highlight(line, app.theme.selected, inner.width);
         }
         lines.push(line);
     }
@@ -1231,4 +1287,22 @@ pub fn wrapped_lines(text: &str, width: usize) -> usize {
         }
     }
     lines
+}
+
+/// A selected row: one uniform, readable style over the whole line (per-span colours
+/// such as dim text would vanish on the selection background), padded to `width`.
+pub fn highlight(line: Line<'_>, style: ratatui::style::Style, width: u16) -> Line<'_> {
+    let mut used = 0usize;
+    let mut spans: Vec<Span> = line
+        .spans
+        .into_iter()
+        .map(|sp| {
+            used += unicode_width::UnicodeWidthStr::width(sp.content.as_ref());
+            Span::styled(sp.content, style)
+        })
+        .collect();
+    if (width as usize) > used {
+        spans.push(Span::styled(" ".repeat(width as usize - used), style));
+    }
+    Line::from(spans)
 }
