@@ -223,17 +223,23 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             format,
             output,
         } => {
+            let t0 = std::time::Instant::now();
             let mut img = load_image(&image, global)?;
+            timing("load (parse + stack)", t0);
             if ImageSource::parse(&image).is_ok_and(|s| s.is_daemon()) {
                 if let Ok(others) = source::daemon::list_images() {
                     img.shared_with = Some(crate::analysis::cache::shared_with(&img, &others));
                 }
             }
+            let t1 = std::time::Instant::now();
             let w = waste::analyze(&img);
+            timing("waste analysis", t1);
+            let t2 = std::time::Instant::now();
             let text = match format {
                 Format::Json => report::json::render(&img, &w),
                 Format::Text => report::text::render(&img, &w),
             };
+            timing("render", t2);
             match output {
                 Some(p) => std::fs::write(&p, text)
                     .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
@@ -464,4 +470,14 @@ pub fn build(args: &[String]) -> Result<BuildOutcome> {
         )),
         (Some(_), Some(old)) => BuildOutcome::Compare { old, new },
     })
+}
+
+/// With `LAYERLENS_TIMINGS=1`, print how long a phase took on stderr (for profiling).
+pub fn timing(what: &str, since: std::time::Instant) {
+    if std::env::var_os("LAYERLENS_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {what}: {:.1} ms",
+            since.elapsed().as_secs_f64() * 1e3
+        );
+    }
 }

@@ -52,7 +52,8 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
     let mut out = LayerContent::default();
     {
         let mut archive = tar::Archive::new(&mut counting);
-        let mut index: FxHashMap<RawPath, u32> = FxHashMap::default();
+        // Path → entry, by hash of the path (compared on a hit) to avoid a key copy.
+        let mut index: FxHashMap<u64, u32> = FxHashMap::default();
         // Larger than the BufReaders below, so content is read straight into it.
         let mut buf = vec![0u8; 1024 * 1024];
         let entries = archive
@@ -181,7 +182,7 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
                     };
                     e.resolved = false;
                     e.link = Some(target.clone().into());
-                    if let Some(&ti) = index.get(target.as_slice()) {
+                    if let Some(ti) = find(&index, &out.entries, &target) {
                         let t = &out.entries[ti as usize];
                         if t.resolved {
                             fill_from_target(&mut e, t);
@@ -201,10 +202,14 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
                     drain(&mut entry, &mut buf, tar_size)?;
                 }
             }
-            match index.get(&e.path) {
-                Some(&i) => out.entries[i as usize] = e,
+            match find(&index, &out.entries, &e.path) {
+                Some(i) => out.entries[i as usize] = e,
                 None => {
-                    index.insert(e.path.clone(), out.entries.len() as u32);
+                    // On a hash collision the first path keeps the slot and the other
+                    // is found by `find`'s scan.
+                    index
+                        .entry(path_hash(&e.path))
+                        .or_insert(out.entries.len() as u32);
                     out.entries.push(e);
                 }
             }
@@ -246,11 +251,46 @@ pub fn fill_from_target(e: &mut Entry, t: &Entry) {
     e.resolved = true;
 }
 
+fn path_hash(p: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(p)
+}
+
+/// The entry with path `p`, if the layer has one so far.
+fn find(index: &FxHashMap<u64, u32>, entries: &[Entry], p: &[u8]) -> Option<u32> {
+    let &i = index.get(&path_hash(p))?;
+    if &*entries[i as usize].path == p {
+        return Some(i);
+    }
+    entries.iter().position(|e| &*e.path == p).map(|i| i as u32)
+}
+
 fn parse_num(v: &[u8]) -> Option<u64> {
     std::str::from_utf8(v).ok()?.trim().parse().ok()
 }
 
 fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u64, u64)> {
+    // Content that fits the buffer is read whole and hashed in one go (no streaming
+    // hasher state to set up: most files in an image are small).
+    if expected <= buf.len() as u64 {
+        let want = expected as usize;
+        let mut got = 0;
+        while got < want {
+            let n = r
+                .read(&mut buf[got..want])
+                .map_err(|e| from_io(e, "reading layer content"))?;
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        if got != want {
+            return Err(Error::corrupt(format!(
+                "layer tar is truncated: an entry announced {expected} bytes but only {got} were present"
+            )));
+        }
+        return Ok((expected, XxHash3_64::oneshot(&buf[..want])));
+    }
     let mut h = XxHash3_64::new();
     let mut total = 0u64;
     loop {

@@ -84,13 +84,17 @@ static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
 #[derive(Debug, Clone, Default)]
 pub struct FileTree {
     pub nodes: Vec<Node>,
-    lookup: FxHashMap<(NodeId, RawPath), NodeId>,
+    /// (parent, hash of name) → child. Names are compared on a hit; the rare hash
+    /// collision falls back to scanning the parent's children.
+    lookup: FxHashMap<(NodeId, u64), NodeId>,
     /// Per layer: the layer's parsed content.
     pub contents: Vec<Arc<LayerContent>>,
     /// Per layer: the nodes that have a version in that layer, sorted by node id.
     pub layer_changes: Vec<Vec<NodeId>>,
     /// Problems found while stacking layers (e.g. a file used as a directory).
     pub warnings: Vec<String>,
+    /// Last parent directory resolved by `ensure_parents` (path, node).
+    last_parent: Option<(Vec<u8>, NodeId)>,
 }
 
 impl FileTree {
@@ -192,7 +196,15 @@ impl FileTree {
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.lookup.get(&(parent, Box::<[u8]>::from(name))).copied()
+        match self.lookup.get(&(parent, name_hash(name))) {
+            None => None,
+            Some(&n) if &*self.nodes[n as usize].name == name => Some(n),
+            Some(_) => self.nodes[parent as usize]
+                .children
+                .iter()
+                .copied()
+                .find(|&c| &*self.nodes[c as usize].name == name),
+        }
     }
 
     pub fn lookup_path(&self, path: &[u8]) -> Option<NodeId> {
@@ -204,19 +216,19 @@ impl FileTree {
     }
 
     fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        let key = (parent, Box::<[u8]>::from(name));
-        if let Some(&n) = self.lookup.get(&key) {
+        if let Some(n) = self.child(parent, name) {
             return n;
         }
         let id = self.nodes.len() as NodeId;
         self.nodes.push(Node {
-            name: key.1.clone(),
+            name: name.into(),
             parent,
             children: Vec::new(),
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
-        self.lookup.insert(key, id);
+        // On a collision the first name keeps the slot; `child` scans for the others.
+        self.lookup.entry((parent, name_hash(name))).or_insert(id);
         id
     }
 
@@ -310,6 +322,23 @@ impl FileTree {
     /// the parent node of `path` and the final component.
     fn ensure_parents<'p>(&mut self, path: &'p [u8], layer: u16) -> (NodeId, &'p [u8]) {
         let (parent_path, name) = split_parent(path);
+        // Tars list a directory's entries together: reuse the last parent while it is
+        // still a directory here.
+        if let Some((last, node)) = &self.last_parent {
+            if last.as_slice() == parent_path
+                && self
+                    .current(*node)
+                    .is_some_and(|v| v.is_present() && v.kind == EntryKind::Dir)
+            {
+                return (*node, name);
+            }
+        }
+        let n = self.ensure_dirs(parent_path, layer);
+        self.last_parent = Some((parent_path.to_vec(), n));
+        (n, name)
+    }
+
+    fn ensure_dirs(&mut self, parent_path: &[u8], layer: u16) -> NodeId {
         let mut n = ROOT;
         if !parent_path.is_empty() {
             for comp in parent_path.split(|&b| b == b'/') {
@@ -331,7 +360,7 @@ impl FileTree {
                 n = c;
             }
         }
-        (n, name)
+        n
     }
 
     /// Stack one more layer on top of the tree.
@@ -340,6 +369,7 @@ impl FileTree {
         assert!(layer < u16::MAX as usize, "too many layers");
         let l = layer as u16;
         self.layer_changes.push(Vec::new());
+        self.last_parent = None;
 
         // Hardlinks whose target was not in the layer itself point below.
         let unresolved: Vec<(usize, RawPath)> = content
@@ -452,4 +482,11 @@ impl FileTree {
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }
+}
+
+fn name_hash(name: &[u8]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write(name);
+    h.finish()
 }
