@@ -92,6 +92,28 @@ pub struct Meta {
     pub new_kind: EntryKind,
 }
 
+impl Meta {
+    /// What changed besides content, for people: "file → dir", "mode 0644 → 0755",
+    /// "owner 0:0 → 1000:1000".
+    pub fn describe(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        if self.old_kind != self.new_kind {
+            d.push(format!(
+                "{} → {}",
+                self.old_kind.as_str(),
+                self.new_kind.as_str()
+            ));
+        }
+        if self.old_mode != self.new_mode {
+            d.push(format!("mode {} → {}", self.old_mode, self.new_mode));
+        }
+        if self.old_owner != self.new_owner {
+            d.push(format!("owner {} → {}", self.old_owner, self.new_owner));
+        }
+        d
+    }
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FileDiff {
     pub path: String,

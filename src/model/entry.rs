@@ -26,6 +26,19 @@ impl EntryKind {
             EntryKind::Fifo => "fifo",
         }
     }
+    /// The type letter `ls -l` shows (`h` for a hardlink).
+    pub fn type_char(self) -> char {
+        match self {
+            EntryKind::File => '-',
+            EntryKind::Dir => 'd',
+            EntryKind::Symlink => 'l',
+            EntryKind::Hardlink => 'h',
+            EntryKind::Char => 'c',
+            EntryKind::Block => 'b',
+            EntryKind::Fifo => 'p',
+        }
+    }
+
     /// Whether entries of this kind carry file content.
     pub fn has_content(self) -> bool {
         matches!(self, EntryKind::File | EntryKind::Hardlink)

@@ -478,6 +478,27 @@ impl FileTree {
         total
     }
 
+    /// Where the bytes of the file visible at `node` in `layer` are stored: the layer
+    /// whose tar holds them and the path inside that tar (a hardlink's content sits
+    /// at its target). None when the path is not a file there.
+    pub fn content_location(&self, node: NodeId, layer: usize) -> Option<(usize, Vec<u8>)> {
+        let v = self.state_at(node, layer).filter(|v| v.is_present())?;
+        let e = self.entry(v);
+        match e.kind {
+            EntryKind::File => Some((v.layer as usize, self.path(node))),
+            EntryKind::Hardlink => {
+                let target = e.link.as_deref()?.to_vec();
+                let stored = self
+                    .lookup_path(&target)
+                    .and_then(|t| self.state_at(t, v.layer as usize))
+                    .map(|tv| tv.layer as usize)
+                    .unwrap_or(v.layer as usize);
+                Some((stored, target))
+            }
+            _ => None,
+        }
+    }
+
     /// Number of nodes (paths ever seen).
     pub fn node_count(&self) -> usize {
         self.nodes.len()

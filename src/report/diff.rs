@@ -193,20 +193,15 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
             match (&f.modified, f.change) {
                 (Some(m), _) => {
                     let mut parts = Vec::new();
-                    if m.old_kind != m.new_kind {
-                        parts.push(format!("{} → {}", m.old_kind.as_str(), m.new_kind.as_str()));
-                    }
                     if m.old_size != m.new_size {
                         parts.push(format!("{} → {}", human(m.old_size), human(m.new_size)));
-                    } else if m.old_mode == m.new_mode && m.old_owner == m.new_owner {
+                    } else if m.old_mode == m.new_mode
+                        && m.old_owner == m.new_owner
+                        && m.old_kind == m.new_kind
+                    {
                         parts.push(format!("content changed ({})", human(m.new_size)));
                     }
-                    if m.old_mode != m.new_mode {
-                        parts.push(format!("mode {} → {}", m.old_mode, m.new_mode));
-                    }
-                    if m.old_owner != m.new_owner {
-                        parts.push(format!("owner {} → {}", m.old_owner, m.new_owner));
-                    }
+                    parts.extend(m.describe());
                     let _ = writeln!(s, "  ~ {}  {}", f.path, parts.join(", "));
                 }
                 (None, "added") => {

@@ -105,15 +105,7 @@ pub fn to_text(records: &[FileRecord]) -> String {
             .change
             .map(|c| format!("{:<9} ", c.as_str()))
             .unwrap_or_default();
-        let kind = match r.kind {
-            EntryKind::Dir => 'd',
-            EntryKind::Symlink => 'l',
-            EntryKind::Hardlink => 'h',
-            EntryKind::Char => 'c',
-            EntryKind::Block => 'b',
-            EntryKind::Fifo => 'p',
-            EntryKind::File => '-',
-        };
+        let kind = r.kind.type_char();
         let _ = write!(
             s,
             "{change}{kind}{} {:>5}:{:<5} {:>10}  {}",

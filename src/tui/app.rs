@@ -1161,25 +1161,8 @@ impl App {
         };
         let cmds = match e.kind {
             EntryKind::File | EntryKind::Hardlink => {
-                // A hardlink's content is stored at its target.
-                let (blob_layer, path) = if e.kind == EntryKind::Hardlink {
-                    let target = e.link.clone().unwrap_or_default().to_vec();
-                    let tl = tree
-                        .lookup_path(&target)
-                        .and_then(|n| tree.state_at(n, v.layer as usize))
-                        .map(|tv| tv.layer as usize)
-                        .unwrap_or(v.layer as usize);
-                    // Within the same layer the tar holds the content at the target.
-                    (
-                        if tl == v.layer as usize {
-                            v.layer as usize
-                        } else {
-                            tl
-                        },
-                        target,
-                    )
-                } else {
-                    (v.layer as usize, tree.path(r.node))
+                let Some((blob_layer, path)) = tree.content_location(r.node, at) else {
+                    return Vec::new();
                 };
                 match &self.source {
                     Some(src) if e.size > 0 => vec![Cmd::Preview {
@@ -1495,23 +1478,7 @@ impl App {
             let top = img.layers.len().checked_sub(1)?;
             let at = layer.unwrap_or(top);
             let node = img.tree.lookup_path(&path)?;
-            let v = img.tree.state_at(node, at)?;
-            if !v.is_present() || !matches!(v.kind, EntryKind::File | EntryKind::Hardlink) {
-                return None;
-            }
-            let e = img.tree.entry(v);
-            let (l, p) = if e.kind == EntryKind::Hardlink {
-                let target = e.link.clone().unwrap_or_default().to_vec();
-                let tl = img
-                    .tree
-                    .lookup_path(&target)
-                    .and_then(|t| img.tree.state_at(t, v.layer as usize))
-                    .map(|x| x.layer as usize)
-                    .unwrap_or(v.layer as usize);
-                (tl, target)
-            } else {
-                (v.layer as usize, path.clone())
-            };
+            let (l, p) = img.tree.content_location(node, at)?;
             Some((img.layers[l].blob.clone(), p))
         };
         let pair_view = d.view == super::diffview::FilesView::Pair;

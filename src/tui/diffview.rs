@@ -92,23 +92,7 @@ impl DiffState {
                         _ => ('~', f.modified.as_ref().map(|m| m.old_size), Some(f.size)),
                     };
                     let detail = match &f.modified {
-                        Some(m) => {
-                            let mut d = Vec::new();
-                            if m.old_kind != m.new_kind {
-                                d.push(format!(
-                                    "{} → {}",
-                                    m.old_kind.as_str(),
-                                    m.new_kind.as_str()
-                                ));
-                            }
-                            if m.old_mode != m.new_mode {
-                                d.push(format!("mode {} → {}", m.old_mode, m.new_mode));
-                            }
-                            if m.old_owner != m.new_owner {
-                                d.push(format!("owner {} → {}", m.old_owner, m.new_owner));
-                            }
-                            d.join(", ")
-                        }
+                        Some(m) => m.describe().join(", "),
                         None => String::new(),
                     };
                     rows.push(FileRow {
@@ -418,15 +402,7 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             ),
         ]);
         if i == d.sel {
-            line = super::view::highlight(
-                line,
-                if focused {
-                    app.theme.selected
-                } else {
-                    app.theme.selected_unfocused
-                },
-                inner.width,
-            );
+            line = super::view::highlight(line, app.theme.selection(focused), inner.width);
         }
         lines.push(line);
     }
@@ -537,15 +513,7 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         }
         let mut line = Line::from(spans);
         if i == d.file_sel {
-            line = super::view::highlight(
-                line,
-                if focused {
-                    app.theme.selected
-                } else {
-                    app.theme.selected_unfocused
-                },
-                finner.width,
-            );
+            line = super::view::highlight(line, app.theme.selection(focused), finner.width);
         }
         flines.push(line);
     }

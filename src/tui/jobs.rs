@@ -180,24 +180,14 @@ pub fn extract_now(
                 Item::Dir
             }
             EntryKind::Symlink => Item::Symlink(e.link.clone().unwrap_or_default().to_vec()),
-            EntryKind::File => Item::File {
-                layer: v.layer as usize,
-                stored_at: full.clone(),
-                mode: e.mode,
-            },
-            EntryKind::Hardlink => {
-                let target = e.link.clone().unwrap_or_default().to_vec();
-                let tl = tree
-                    .lookup_path(&target)
-                    .and_then(|t| tree.state_at(t, v.layer as usize))
-                    .map(|tv| tv.layer as usize)
-                    .unwrap_or(v.layer as usize);
-                Item::File {
-                    layer: tl,
-                    stored_at: target,
+            EntryKind::File | EntryKind::Hardlink => match tree.content_location(n, layer) {
+                Some((layer, stored_at)) => Item::File {
+                    layer,
+                    stored_at,
                     mode: e.mode,
-                }
-            }
+                },
+                None => Item::Skip,
+            },
             _ => Item::Skip,
         };
         plan.push((rel, item));

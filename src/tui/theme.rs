@@ -125,6 +125,15 @@ impl Theme {
         }
     }
 
+    /// The style of a selected row, in a focused pane or not.
+    pub fn selection(&self, focused: bool) -> Style {
+        if focused {
+            self.selected
+        } else {
+            self.selected_unfocused
+        }
+    }
+
     pub fn change(&self, c: Change) -> Style {
         match c {
             Change::Added => self.added,

@@ -321,15 +321,7 @@ fn draw_layers(f: &mut Frame, app: &App, area: Rect) {
             Span::styled(cmd, style),
         ]);
         let line = if selected {
-            super::view::highlight(
-                line,
-                if focused {
-                    app.theme.selected
-                } else {
-                    app.theme.selected_unfocused
-                },
-                inner.width,
-            )
+            super::view::highlight(line, app.theme.selection(focused), inner.width)
         } else {
             line
         };
@@ -779,15 +771,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
         }
         let mut line = Line::from(spans);
         if i == app.tree_sel {
-            line = super::view::highlight(
-                line,
-                if focused {
-                    app.theme.selected
-                } else {
-                    app.theme.selected_unfocused
-                },
-                body.width,
-            );
+            line = super::view::highlight(line, app.theme.selection(focused), body.width);
         }
         lines.push(line);
     }
@@ -795,15 +779,7 @@ fn draw_tree(f: &mut Frame, app: &App, area: Rect) {
 }
 
 pub fn mode_string(kind: EntryKind, mode: u32) -> String {
-    let t = match kind {
-        EntryKind::Dir => 'd',
-        EntryKind::Symlink => 'l',
-        EntryKind::Hardlink => 'h',
-        EntryKind::Char => 'c',
-        EntryKind::Block => 'b',
-        EntryKind::Fifo => 'p',
-        EntryKind::File => '-',
-    };
+    let t = kind.type_char();
     let mut s = String::with_capacity(10);
     s.push(t);
     for (i, c) in ['r', 'w', 'x', 'r', 'w', 'x', 'r', 'w', 'x']
