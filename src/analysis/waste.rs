@@ -13,7 +13,7 @@
 
 use crate::model::tree::{DELETED, IMPLICIT_DIR, ROOT};
 use crate::model::{EntryKind, Image, NodeId, display_path};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -247,13 +247,18 @@ fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
         None
     };
     let top = n_layers.saturating_sub(1);
-    let mut visible: FxHashSet<Inode> = FxHashSet::default();
+    // visible[layer][entry]: that stored file is seen in the final filesystem.
+    let mut visible: Vec<Vec<bool>> = tree
+        .contents
+        .iter()
+        .map(|c| vec![false; c.entries.len()])
+        .collect();
     if n_layers > 0 {
         for n in 0..tree.node_count() as NodeId {
             if let Some(v) = tree.state_at(n, top) {
                 if v.is_present() && v.entry != IMPLICIT_DIR {
                     if let Some(i) = inode_of(v.layer as usize, v.entry) {
-                        visible.insert(i);
+                        visible[i.0 as usize][i.1 as usize] = true;
                     }
                 }
             }
@@ -271,7 +276,7 @@ fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
             if e.kind != EntryKind::File {
                 continue;
             }
-            if visible.contains(&(v.layer, v.entry)) {
+            if visible[v.layer as usize][v.entry as usize] {
                 continue;
             }
             per_layer[v.layer as usize] += e.size;

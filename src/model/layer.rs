@@ -5,7 +5,7 @@ use super::entry::{Entry, EntryKind, NormPath, RawPath, normalize, split_parent}
 use crate::error::{Error, Result, from_io};
 use rustc_hash::FxHashMap;
 use std::hash::Hasher;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use twox_hash::XxHash3_64;
 
 /// Everything a layer says, independent of the layers below it.
@@ -43,9 +43,55 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// A buffered reader that counts what it yields and can seek forward (by consuming
+/// its buffer), which is all the tar reader needs to skip padding cheaply.
+pub struct ForwardSeek<R> {
+    pub inner: R,
+    pub count: u64,
+}
+
+impl<R: BufRead> Read for ForwardSeek<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> std::io::Seek for ForwardSeek<R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        let std::io::SeekFrom::Current(mut n) = pos else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "only forward seeks",
+            ));
+        };
+        if n < 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "only forward seeks",
+            ));
+        }
+        while n > 0 {
+            let avail = self.inner.fill_buf()?.len();
+            if avail == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "tar ends inside an entry",
+                ));
+            }
+            let take = avail.min(n as usize);
+            self.inner.consume(take);
+            self.count += take as u64;
+            n -= take as i64;
+        }
+        Ok(self.count)
+    }
+}
+
 /// Parse an uncompressed layer tar.
-pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
-    let mut counting = CountingReader {
+pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
+    let mut counting = ForwardSeek {
         inner: reader,
         count: 0,
     };
@@ -56,8 +102,10 @@ pub fn parse_layer<R: Read>(reader: R) -> Result<LayerContent> {
         let mut index: FxHashMap<u64, u32> = FxHashMap::default();
         // Larger than the BufReaders below, so content is read straight into it.
         let mut buf = vec![0u8; 1024 * 1024];
+        // With a (forward) seek the tar reader skips padding without zeroing a
+        // scratch buffer for every entry.
         let entries = archive
-            .entries()
+            .entries_with_seek()
             .map_err(|e| from_io(e, "reading layer tar"))?;
         for (n, item) in entries.enumerate() {
             let mut entry =

@@ -95,11 +95,14 @@ pub fn parse_blob<R: Read>(
     }
     let content = match comp {
         Compression::None => parse_layer(&mut counted),
-        Compression::Gzip => parse_layer(flate2::bufread::MultiGzDecoder::new(&mut counted)),
+        Compression::Gzip => parse_layer(BufReader::with_capacity(
+            256 * 1024,
+            flate2::bufread::MultiGzDecoder::new(&mut counted),
+        )),
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(&mut counted)
                 .map_err(|e| from_io(e, format!("reading {what}")))?;
-            parse_layer(dec)
+            parse_layer(BufReader::with_capacity(256 * 1024, dec))
         }
     }
     .map_err(|e| e.context(what))?;
