@@ -341,6 +341,8 @@ DOCKER_V=$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')
 DIVE_V=$("$DIVE" --version 2>/dev/null | head -1)
 
 if [ "$WRITE_MD" = 1 ]; then
+  # Keep the sections bench/tui.sh and bench/diff.sh wrote.
+  EXPLORER=$(sed -n '/<!-- explorer -->/,/<!-- \/explorer -->/p; /<!-- diff -->/,/<!-- \/diff -->/p' "$REPO/BENCHMARKS.md" 2>/dev/null || true)
   cat >"$REPO/BENCHMARKS.md" <<EOF
 # Benchmarks
 
@@ -400,6 +402,7 @@ $CMDS
 Work dir: \`\${LAYERLENS_BENCH_DIR:-/tmp/layerlens-bench}\` (archives, per-run CSV
 \`results-raw.csv\`, tool outputs, logs). Rebuild the images with \`BENCH_REBUILD=1\`.
 EOF
+  if [ -n "$EXPLORER" ]; then printf '\n%s\n' "$EXPLORER" >>"$REPO/BENCHMARKS.md"; fi
   log "wrote $REPO/BENCHMARKS.md"
 fi
 
