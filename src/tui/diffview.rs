@@ -381,7 +381,7 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         let ca = show(&l.a_created_by);
         let mut cb = show(&l.b_created_by);
         if l.a_created_by.is_some() && cb == ca {
-            cb = "〃".to_string();
+            cb = "(same)".to_string();
         }
         let mut line = Line::from(vec![
             Span::styled(
