@@ -245,6 +245,8 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                     .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
                 None => write_stdout(&text)?,
             }
+            // The process ends now: leave the tree to the OS instead of freeing it.
+            std::mem::forget((img, w));
             Ok(0)
         }
         Command::Files {

@@ -76,6 +76,20 @@ const EMPTY: Acc = Acc {
 };
 
 pub fn analyze(img: &Image) -> Waste {
+    // The two views are independent: compute them side by side.
+    std::thread::scope(|scope| {
+        let rec = scope.spawn(|| reclaimable(img));
+        let mut w = dive_figures(img);
+        let (bytes, per_layer, files) = rec.join().expect("reclaimable analysis");
+        w.reclaimable_bytes = bytes;
+        w.layer_reclaimable = per_layer;
+        w.reclaimable_files = files;
+        w
+    })
+}
+
+/// dive's figures (the reclaimable fields are left empty).
+fn dive_figures(img: &Image) -> Waste {
     let tree = &img.tree;
     let n_layers = tree.layer_count();
     let mut by_node: Vec<Acc> = vec![EMPTY; tree.node_count()];
@@ -195,7 +209,7 @@ pub fn analyze(img: &Image) -> Waste {
         wasted_bytes as f64 / user_size_bytes as f64
     };
 
-    let (reclaimable_bytes, layer_reclaimable, reclaimable_files) = reclaimable(img);
+    let (reclaimable_bytes, layer_reclaimable, reclaimable_files) = (0, Vec::new(), Vec::new());
     Waste {
         size_bytes,
         user_size_bytes,
