@@ -342,7 +342,7 @@ DIVE_V=$("$DIVE" --version 2>/dev/null | head -1)
 
 if [ "$WRITE_MD" = 1 ]; then
   # Keep the sections bench/tui.sh and bench/diff.sh wrote.
-  EXPLORER=$(sed -n '/<!-- explorer -->/,/<!-- \/explorer -->/p; /<!-- diff -->/,/<!-- \/diff -->/p' "$REPO/BENCHMARKS.md" 2>/dev/null || true)
+  EXPLORER=$(sed -n '/<!-- explorer -->/,/<!-- \/explorer -->/p; /<!-- diff -->/,/<!-- \/diff -->/p; /<!-- notes -->/,/<!-- \/notes -->/p' "$REPO/BENCHMARKS.md" 2>/dev/null || true)
   cat >"$REPO/BENCHMARKS.md" <<EOF
 # Benchmarks
 
