@@ -37,6 +37,18 @@ pub struct Global {
     /// Never show a progress bar.
     #[arg(long, global = true)]
     pub quiet: bool,
+    /// How to read images of the Docker daemon: `storage` reads Docker's own layer
+    /// store (needs read access to the data root, e.g. root), `export` streams
+    /// `docker save`, `auto` uses the store when it is readable.
+    #[arg(
+        long,
+        global = true,
+        value_name = "MODE",
+        default_value = "auto",
+        value_parser = ["auto", "storage", "export"],
+        env = "LAYERLENS_DAEMON_READ"
+    )]
+    pub daemon_read: String,
     /// Print the default configuration (keys, theme) and exit; save it as
     /// ~/.config/layerlens/config.toml to change it.
     #[arg(long)]

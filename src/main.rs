@@ -8,6 +8,13 @@ fn main() {
         print!("{}", layerlens::tui::keymap::DEFAULT_CONFIG);
         return;
     }
+    match args.global.daemon_read.parse() {
+        Ok(mode) => layerlens::source::set_daemon_read(mode),
+        Err(e) => {
+            eprintln!("layerlens: error: {e}");
+            std::process::exit(2);
+        }
+    }
     let code = match args.command {
         // Without --format on a terminal, a diff opens the explorer's diff mode.
         Some(cli::Command::Diff {

@@ -131,10 +131,71 @@ fn prepare(case: &Case) -> Checked {
     }
 }
 
-/// `files` from the daemon and from the archive must list what the export shows.
+/// The two ways of reading a daemon image (`--daemon-read`).
+const READ_PATHS: [&str; 2] = ["storage", "export"];
+
+/// `files` from the daemon (through Docker's layer store and through the export) and
+/// from the archive must list what the export shows, and the two daemon read paths
+/// must give identical `files` and `report` JSON.
 fn compare_top(full: &Checked) {
     assert_files_match(&full.archive_arg(), &[], &full.truth);
-    assert_files_match(&full.daemon_arg(), &[], &full.truth);
+    for mode in READ_PATHS {
+        assert_files_match(&full.daemon_arg(), &["--daemon-read", mode], &full.truth);
+    }
+    assert_read_paths_agree(&full.daemon_arg(), &[]);
+    assert_store_model_matches_archive(full);
+}
+
+/// Every layer read from Docker's layer store (tar-split headers and CRC-64 checksums)
+/// has exactly the entries, content checksums included, of the same layer parsed from
+/// the `docker save` tar: files compare across read paths.
+fn assert_store_model_matches_archive(full: &Checked) {
+    use layerlens::source::{self, DaemonRead, ImageSource, LoadOptions};
+    source::set_daemon_read(DaemonRead::Storage);
+    let opts = LoadOptions::default();
+    let from_store = source::load(&ImageSource::Daemon(full.tag.clone()), &full.tag, &opts)
+        .expect("load through the layer store");
+    assert!(
+        from_store.loaded_via.starts_with("layer store"),
+        "loaded via {:?}",
+        from_store.loaded_via
+    );
+    let from_tar = source::load(
+        &ImageSource::DockerArchive(full.archive.clone(), None),
+        &full.tag,
+        &opts,
+    )
+    .expect("load the archive");
+    assert_eq!(from_store.layers.len(), from_tar.layers.len());
+    for i in 0..from_tar.layers.len() {
+        let (a, b) = (from_store.content(i), from_tar.content(i));
+        assert_eq!(a.entries, b.entries, "{}: layer {i} entries differ", full.tag);
+        assert_eq!(a.whiteouts, b.whiteouts, "{}: layer {i}", full.tag);
+        assert_eq!(a.opaque, b.opaque, "{}: layer {i}", full.tag);
+        assert_eq!(a.tar_size, b.tar_size, "{}: layer {i}", full.tag);
+        assert_eq!(a.stream_size, b.stream_size, "{}: layer {i}", full.tag);
+    }
+}
+
+/// `files` and `report` JSON of a daemon image are byte-identical through both read paths.
+fn assert_read_paths_agree(image_arg: &str, extra: &[&str]) {
+    for cmd in ["files", "report"] {
+        let outs: Vec<serde_json::Value> = READ_PATHS
+            .iter()
+            .map(|mode| {
+                let mut args = vec![cmd, image_arg, "--format", "json", "--daemon-read", mode];
+                args.extend_from_slice(extra);
+                layerlens_json(&args)
+            })
+            .collect();
+        assert!(
+            outs[0] == outs[1],
+            "`layerlens {cmd} {image_arg} {}` differs between --daemon-read storage and export:\n{}\n---\n{}",
+            extra.join(" "),
+            serde_json::to_string_pretty(&outs[0]).unwrap(),
+            serde_json::to_string_pretty(&outs[1]).unwrap()
+        );
+    }
 }
 
 /// The image of the Dockerfile truncated after some line: its top layer `n` is layer `n`
@@ -164,7 +225,13 @@ fn prepare_upto(case: &Case, full: &Checked, lines: usize) -> Upto {
 fn compare_upto(full: &Checked, upto: &Upto) {
     let n = upto.n.to_string();
     assert_files_match(&full.archive_arg(), &["--layer", &n], &upto.truth);
-    assert_files_match(&full.daemon_arg(), &["--layer", &n], &upto.truth);
+    for mode in READ_PATHS {
+        assert_files_match(
+            &full.daemon_arg(),
+            &["--layer", &n, "--daemon-read", mode],
+            &upto.truth,
+        );
+    }
 }
 
 /// Compare an entry's observable state (hardlinks count as files).

@@ -66,7 +66,8 @@ pub struct Entry {
     pub mtime: u64,
     /// Symlink target (as written) or, for hardlinks, the normalised target path.
     pub link: Option<RawPath>,
-    /// xxh3 of the content (files, hardlinks once resolved), of the target (symlinks),
+    /// CRC-64/GO-ISO of the content (files, hardlinks once resolved: the checksum
+    /// Docker's tar-split records), xxh3 of the target (symlinks),
     /// of the device numbers (char/block devices); 0 otherwise.
     pub hash: u64,
     /// For hardlinks: whether size/mode/owner/hash were filled from the target.

@@ -65,6 +65,9 @@ pub struct Image {
     pub warnings: Vec<String>,
     /// Per layer: other local images sharing it, when a daemon was asked.
     pub shared_with: Option<Vec<Vec<String>>>,
+    /// How a daemon image was read, for the title bar ("layer store (overlay2)",
+    /// "docker save export"; empty for files).
+    pub loaded_via: String,
 }
 
 impl Image {

@@ -4,7 +4,6 @@
 use super::entry::{Entry, EntryKind, NormPath, RawPath, normalize, split_parent};
 use crate::error::{Error, Result, from_io};
 use rustc_hash::FxHashMap;
-use std::hash::Hasher;
 use std::io::{BufRead, Read};
 use twox_hash::XxHash3_64;
 
@@ -89,15 +88,40 @@ impl<R: BufRead> std::io::Seek for ForwardSeek<R> {
     }
 }
 
+/// Where the content fingerprints of regular files come from.
+pub enum Content<'a> {
+    /// Read the content from the tar stream and checksum it.
+    Stream,
+    /// The stream carries no real content (Docker's tar-split: headers only); the
+    /// checksum of the file whose data starts at byte offset `o` with `size` bytes is
+    /// `lookup(o, size)`. The tar reader seeks over the data without reading it.
+    Checksums(&'a dyn Fn(u64, u64) -> Result<u64>),
+}
+
+/// The content fingerprint of file bytes: CRC-64/GO-ISO, the checksum Docker's
+/// tar-split records for every file. Layers read from an archive and layers read from
+/// Docker's own store therefore fingerprint files the same way and compare directly.
+pub fn content_checksum(bytes: &[u8]) -> u64 {
+    crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64GoIso, bytes)
+}
+
 /// Parse an uncompressed layer tar.
 pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
     let mut counting = ForwardSeek {
         inner: reader,
         count: 0,
     };
+    let mut out = parse_tar(&mut counting, Content::Stream)?;
+    out.stream_size = counting.count;
+    Ok(out)
+}
+
+/// Parse a layer tar from a reader that can seek forward, taking file fingerprints as
+/// `content` says. Reads to the end of the stream; `stream_size` is left to the caller.
+pub fn parse_tar<R: Read + std::io::Seek>(counting: &mut R, content: Content<'_>) -> Result<LayerContent> {
     let mut out = LayerContent::default();
     {
-        let mut archive = tar::Archive::new(&mut counting);
+        let mut archive = tar::Archive::new(&mut *counting);
         // Path → entry, by hash of the path (compared on a hit) to avoid a key copy.
         let mut index: FxHashMap<u64, u32> = FxHashMap::default();
         // Larger than the BufReaders below, so content is read straight into it.
@@ -204,11 +228,17 @@ pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
                 resolved: true,
             };
             match kind {
-                EntryKind::File => {
-                    let (len, hash) = hash_content(&mut entry, &mut buf, tar_size)?;
-                    e.size = len;
-                    e.hash = hash;
-                }
+                EntryKind::File => match &content {
+                    Content::Stream => {
+                        let (len, hash) = hash_content(&mut entry, &mut buf, tar_size)?;
+                        e.size = len;
+                        e.hash = hash;
+                    }
+                    Content::Checksums(lookup) => {
+                        e.size = tar_size;
+                        e.hash = lookup(entry.raw_file_position(), tar_size)?;
+                    }
+                },
                 EntryKind::Symlink => {
                     let target = link_raw.unwrap_or_default();
                     e.hash = XxHash3_64::oneshot(&target);
@@ -273,7 +303,6 @@ pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
             Err(e) => return Err(from_io(e, "reading layer tar")),
         }
     }
-    out.stream_size = counting.count;
     Ok(out)
 }
 
@@ -337,9 +366,9 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
                 "layer tar is truncated: an entry announced {expected} bytes but only {got} were present"
             )));
         }
-        return Ok((expected, XxHash3_64::oneshot(&buf[..want])));
+        return Ok((expected, content_checksum(&buf[..want])));
     }
-    let mut h = XxHash3_64::new();
+    let mut h = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64GoIso);
     let mut total = 0u64;
     loop {
         let n = r
@@ -348,7 +377,7 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
         if n == 0 {
             break;
         }
-        h.write(&buf[..n]);
+        h.update(&buf[..n]);
         total += n as u64;
     }
     if total != expected {
@@ -356,7 +385,7 @@ fn hash_content<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<(u6
             "layer tar is truncated: an entry announced {expected} bytes but only {total} were present"
         )));
     }
-    Ok((total, h.finish()))
+    Ok((total, h.finalize()))
 }
 
 fn drain<R: Read>(r: &mut R, buf: &mut [u8], expected: u64) -> Result<()> {

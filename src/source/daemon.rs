@@ -212,6 +212,43 @@ pub fn describe_image(reference: &str) -> Result<(DaemonImage, Vec<HistoryRow>)>
     })
 }
 
+/// Where the daemon keeps its data, as `docker info` says.
+#[derive(Debug, Clone, Default)]
+pub struct StorageInfo {
+    /// `DockerRootDir`, e.g. `/var/lib/docker` (a path on the daemon's machine).
+    pub root_dir: String,
+    /// The storage driver (`overlay2`, `fuse-overlayfs`, `vfs`, …).
+    pub driver: String,
+    /// Images live in containerd's content store (Docker 25+ with the containerd
+    /// snapshotter), not in the classic layer store.
+    pub containerd_store: bool,
+    /// The daemon listens on a local unix socket (so its paths are this machine's).
+    pub local: bool,
+}
+
+/// `docker info`: data root and storage driver.
+pub fn storage_info() -> Result<StorageInfo> {
+    let host = current_host()?;
+    let local = host.is_local_socket();
+    block_on(async move {
+        let docker = connect(&host).await?;
+        let info = docker
+            .info()
+            .await
+            .map_err(|e| map_error(e, &host, Op::Connect))?;
+        let containerd_store = info.driver_status.iter().flatten().any(|kv| {
+            kv.iter()
+                .any(|v| v.starts_with("io.containerd.snapshotter"))
+        });
+        Ok(StorageInfo {
+            root_dir: info.docker_root_dir.unwrap_or_default(),
+            driver: info.driver.unwrap_or_default(),
+            containerd_store,
+            local,
+        })
+    })
+}
+
 /// The Docker host layerlens uses, for messages: e.g. `unix:///var/run/docker.sock`,
 /// `tcp://10.0.0.5:2376 (docker context "build")` or `unix:///tmp/d.sock (from
 /// DOCKER_HOST)`. Reading it never contacts the daemon.
@@ -316,6 +353,10 @@ struct ResolvedHost {
 }
 
 impl ResolvedHost {
+    fn is_local_socket(&self) -> bool {
+        matches!(self.endpoint, Endpoint::Unix(_))
+    }
+
     fn default_socket() -> Self {
         ResolvedHost {
             endpoint: Endpoint::Unix(DEFAULT_SOCKET.into()),

@@ -4,9 +4,11 @@
 
 pub mod blob;
 pub mod daemon;
+pub mod docker_store;
 pub mod layout;
 pub mod read;
 pub mod store;
+pub mod tarsplit;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{HistoryItem, Image, ImageBuilder, Layer, LayerContent};
@@ -100,6 +102,52 @@ fn split_path_selector(rest: &str) -> (PathBuf, Option<String>) {
     (PathBuf::from(rest), None)
 }
 
+/// How images of the Docker daemon are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DaemonRead {
+    /// Docker's layer store when this process can read it, else the export.
+    #[default]
+    Auto,
+    /// Docker's layer store only; an error when it cannot be read.
+    Storage,
+    /// The daemon's image export (`docker save`) only.
+    Export,
+}
+
+impl std::str::FromStr for DaemonRead {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DaemonRead> {
+        match s {
+            "auto" => Ok(DaemonRead::Auto),
+            "storage" => Ok(DaemonRead::Storage),
+            "export" => Ok(DaemonRead::Export),
+            _ => Err(Error::usage(format!(
+                "invalid --daemon-read {s:?}: expected auto, storage or export"
+            ))),
+        }
+    }
+}
+
+static DAEMON_READ: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Choose how daemon images are read, for the whole process (`--daemon-read`).
+pub fn set_daemon_read(mode: DaemonRead) {
+    let v = match mode {
+        DaemonRead::Auto => 0,
+        DaemonRead::Storage => 1,
+        DaemonRead::Export => 2,
+    };
+    DAEMON_READ.store(v, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn daemon_read() -> DaemonRead {
+    match DAEMON_READ.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => DaemonRead::Storage,
+        2 => DaemonRead::Export,
+        _ => DaemonRead::Auto,
+    }
+}
+
 /// Parsed layers by diff id, shared between loads (a diff parses common layers once).
 pub type LayerCache = Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<LayerContent>>>>;
 
@@ -154,30 +202,7 @@ pub fn load_with(
     on: &mut dyn FnMut(LoadEvent),
 ) -> Result<()> {
     match src {
-        ImageSource::Daemon(r) => {
-            // Paint early: inspect + history answer at once, the export takes a while.
-            if let Ok((info, rows)) = daemon::describe_image(r) {
-                on(LoadEvent::Meta(preliminary_meta(&info, &rows, reference)));
-            }
-            let export = daemon::export_image(r)?;
-            if let Some(p) = &opts.progress {
-                p.total
-                    .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
-            }
-            let info = export.image.clone();
-            let store = CollectedStore::collect(export.stream, opts.progress.clone())?;
-            let mut on_daemon = |ev: LoadEvent| match ev {
-                LoadEvent::Meta(mut m) => {
-                    m.id = info.id.clone();
-                    if !info.repo_tags.is_empty() {
-                        m.repo_tags = info.repo_tags.clone();
-                    }
-                    on(LoadEvent::Meta(m))
-                }
-                other => on(other),
-            };
-            load_from_store(&store, None, reference, opts, &mut on_daemon)
-        }
+        ImageSource::Daemon(r) => load_daemon(r, reference, opts, on),
         ImageSource::DockerArchive(path, sel) | ImageSource::OciArchive(path, sel) => {
             check_file(path)?;
             let store = TarFileStore::open(path)?;
@@ -197,6 +222,88 @@ pub fn load_with(
             load_from_store(&store, sel.as_deref(), reference, opts, on)
         }
     }
+}
+
+/// A daemon image: from Docker's layer store when `--daemon-read` allows and it is
+/// readable, else (or when reading the store fails in `auto` mode) from the export.
+fn load_daemon(
+    r: &str,
+    reference: &str,
+    opts: &LoadOptions,
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
+    let mode = daemon_read();
+    // Inspect + history answer at once; their errors (no daemon, no such image) are
+    // the user's answer whatever the read path.
+    let described = daemon::describe_image(r);
+    if mode != DaemonRead::Export {
+        let (info, _) = described.as_ref().map_err(|e| e.clone())?;
+        let store = daemon::storage_info().and_then(|si| docker_store::DockerStore::locate(&si));
+        let attempt = store.and_then(|store| {
+            let plan = store
+                .plan(&info.id, &info.diff_ids)
+                .map_err(|e| e.context("reading Docker's layer store"))?;
+            Ok((store, plan))
+        });
+        match attempt {
+            Ok((store, (plan, total))) => {
+                if let Some(p) = &opts.progress {
+                    p.total.store(total, std::sync::atomic::Ordering::Relaxed);
+                }
+                let via = format!("layer store ({})", store.driver);
+                let mut on_store = |ev: LoadEvent| match ev {
+                    LoadEvent::Meta(mut m) => {
+                        m.id = info.id.clone();
+                        m.repo_tags = info.repo_tags.clone();
+                        m.loaded_via = via.clone();
+                        on(LoadEvent::Meta(m))
+                    }
+                    other => on(other),
+                };
+                match load_plan(&store, plan, reference, opts, &mut on_store) {
+                    Ok(()) => return Ok(()),
+                    Err(e) if mode == DaemonRead::Storage => return Err(e),
+                    Err(e) => {
+                        if std::env::var_os("LAYERLENS_TIMINGS").is_some() {
+                            eprintln!("layer store failed, using the export: {}", e.message);
+                        }
+                    }
+                }
+            }
+            Err(e) if mode == DaemonRead::Storage => {
+                return Err(Error::new(
+                    e.kind,
+                    format!("--daemon-read storage: {}", e.message),
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    // Paint early: inspect + history answer at once, the export takes a while.
+    if let Ok((info, rows)) = &described {
+        let mut m = preliminary_meta(info, rows, reference);
+        m.loaded_via = "docker save export".into();
+        on(LoadEvent::Meta(m));
+    }
+    let export = daemon::export_image(r)?;
+    if let Some(p) = &opts.progress {
+        p.total
+            .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
+    }
+    let info = export.image.clone();
+    let store = CollectedStore::collect(export.stream, opts.progress.clone())?;
+    let mut on_daemon = |ev: LoadEvent| match ev {
+        LoadEvent::Meta(mut m) => {
+            m.id = info.id.clone();
+            if !info.repo_tags.is_empty() {
+                m.repo_tags = info.repo_tags.clone();
+            }
+            m.loaded_via = "docker save export".into();
+            on(LoadEvent::Meta(m))
+        }
+        other => on(other),
+    };
+    load_from_store(&store, None, reference, opts, &mut on_daemon)
 }
 
 /// The image as the daemon's inspect and history describe it, before the export's
@@ -341,6 +448,17 @@ fn load_from_store<S: BlobStore>(
     on: &mut dyn FnMut(LoadEvent),
 ) -> Result<()> {
     let plan = resolve(store, selector, opts.platform.as_ref())?;
+    load_plan(store, plan, reference, opts, on)
+}
+
+/// Load the image a resolved plan describes.
+fn load_plan<S: BlobStore>(
+    store: &S,
+    plan: Plan,
+    reference: &str,
+    opts: &LoadOptions,
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
     let cfg: ConfigFile = serde_json::from_slice(&plan.config)
         .map_err(|e| Error::corrupt(format!("the image config is not valid JSON: {e}")))?;
     if cfg.rootfs.diff_ids.len() != plan.layers.len() {

@@ -15,8 +15,26 @@ pub fn scan_layer(
     src: &ImageSource,
     blob: &str,
     wanted: Option<&FxHashSet<Vec<u8>>>,
-    on: &mut dyn FnMut(&[u8], &mut tar::Entry<'_, Box<dyn Read + '_>>) -> Result<bool>,
+    on: &mut dyn FnMut(&[u8], &mut dyn Read) -> Result<bool>,
 ) -> Result<()> {
+    if blob.starts_with(super::docker_store::BLOB_PREFIX) {
+        // A layer read from Docker's own store: its files are in the driver's
+        // directory, one open per wanted path.
+        let Some(wanted) = wanted else {
+            return Err(Error::other(
+                "listing a whole layer of Docker's store is not supported",
+            ));
+        };
+        let mut paths: Vec<&Vec<u8>> = wanted.iter().collect();
+        paths.sort();
+        for p in paths {
+            let mut f = super::docker_store::open_file(blob, p)?;
+            if !on(p, &mut f)? {
+                break;
+            }
+        }
+        return Ok(());
+    }
     match src {
         ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) => {
             let store = TarFileStore::open(p)?;
@@ -53,7 +71,7 @@ pub fn scan_layer(
 fn scan_blob<'a>(
     raw: Box<dyn Read + 'a>,
     wanted: Option<&FxHashSet<Vec<u8>>>,
-    on: &mut dyn FnMut(&[u8], &mut tar::Entry<'_, Box<dyn Read + '_>>) -> Result<bool>,
+    on: &mut dyn FnMut(&[u8], &mut dyn Read) -> Result<bool>,
 ) -> Result<()> {
     let mut buf = BufReader::with_capacity(256 * 1024, raw);
     let head = buf.fill_buf().map_err(|e| from_io(e, "reading layer"))?;

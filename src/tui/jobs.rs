@@ -5,7 +5,6 @@ use crate::error::{Error, Result, from_io};
 use crate::model::{EntryKind, Image, NodeId};
 use crate::source::{self, ImageSource, LoadEvent, LoadOptions, Progress};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::Sender;

@@ -154,6 +154,12 @@ fn draw_title(f: &mut Frame, app: &App, area: Rect) {
         };
         spans.push(Span::raw(format!("│ {} ", human(size))));
         spans.push(Span::raw(format!("│ {} layers ", img.layers.len())));
+        if !img.loaded_via.is_empty() {
+            spans.push(Span::styled(
+                format!("│ via {} ", img.loaded_via),
+                app.theme.dim,
+            ));
+        }
         if app.loading {
             let done = img.layers_loaded();
             spans.push(Span::styled(
