@@ -341,8 +341,8 @@ DOCKER_V=$(docker version -f '{{.Server.Version}}' 2>/dev/null || echo '?')
 DIVE_V=$("$DIVE" --version 2>/dev/null | head -1)
 
 if [ "$WRITE_MD" = 1 ]; then
-  # Keep the sections bench/tui.sh and bench/diff.sh wrote.
-  EXPLORER=$(sed -n '/<!-- explorer -->/,/<!-- \/explorer -->/p; /<!-- diff -->/,/<!-- \/diff -->/p; /<!-- notes -->/,/<!-- \/notes -->/p' "$REPO/BENCHMARKS.md" 2>/dev/null || true)
+  # Keep the sections bench/tui.sh, bench/diff.sh and bench/daemon.sh wrote.
+  EXPLORER=$(sed -n '/<!-- explorer -->/,/<!-- \/explorer -->/p; /<!-- diff -->/,/<!-- \/diff -->/p; /<!-- notes -->/,/<!-- \/notes -->/p; /<!-- daemon -->/,/<!-- \/daemon -->/p' "$REPO/BENCHMARKS.md" 2>/dev/null || true)
   cat >"$REPO/BENCHMARKS.md" <<EOF
 # Benchmarks
 

@@ -379,6 +379,20 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
 
 /// Load two images, parsing the layers they share once.
 pub fn load_pair(a: &str, b: &str, global: &Global) -> Result<(Image, Image)> {
+    // Two daemon images read through the export: one export of both.
+    let platform = global
+        .platform
+        .as_deref()
+        .map(Platform::parse)
+        .transpose()?;
+    let opts = LoadOptions {
+        platform,
+        progress: None,
+        cache: None,
+    };
+    if let Some(pair) = source::load_daemon_pair(a, b, &opts)? {
+        return Ok(pair);
+    }
     let cache: source::LayerCache = Default::default();
     let ia = load_image_cached(a, global, Some(cache.clone()))
         .map_err(|e| e.context(format!("loading {a}")))?;

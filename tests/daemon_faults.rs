@@ -78,7 +78,11 @@ fn a_daemon_that_drops_mid_export_is_a_clean_error() {
     let sock = dir.path().join("proxy.sock");
     let cuts = cutting_proxy(&sock, 300_000);
     let host = format!("unix://{}", sock.display());
-    for args in [vec!["report", "--format", "json"], vec!["files"]] {
+    // The export path is the one that streams (the layer store is read from files).
+    for args in [
+        vec!["report", "--format", "json", "--daemon-read", "export"],
+        vec!["files", "--daemon-read", "export"],
+    ] {
         let mut a: Vec<&str> = args.clone();
         a.push(&base);
         let out = layerlens_env(&a, &[("DOCKER_HOST", host.as_str())]);

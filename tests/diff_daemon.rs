@@ -212,9 +212,19 @@ fn variant_base() -> String {
 // ---------------------------------------------------------------------------------------
 
 fn diff_json(a: &str, b: &str) -> Value {
-    let v = layerlens_json(&["diff", a, b, "--format", "json"]);
+    let v = layerlens_json(&["diff", a, b, "--format", "json", "--daemon-read", "storage"]);
     check_schema(&v);
     check_against_docker(&v);
+    if daemon_ref(&v, "a").is_some() && daemon_ref(&v, "b").is_some() {
+        // Through the export (one `docker save` of both images) the diff is the same.
+        let e = layerlens_json(&["diff", a, b, "--format", "json", "--daemon-read", "export"]);
+        assert!(
+            e == v,
+            "diff {a} {b} differs between --daemon-read storage and export:\n{}\n---\n{}",
+            pretty(&v),
+            pretty(&e)
+        );
+    }
     v
 }
 

@@ -104,23 +104,36 @@ pub struct DaemonExport {
 /// The tar is not buffered: a background thread pulls it from the daemon and hands it
 /// to the reader chunk by chunk, with a small bounded buffer in between.
 pub fn export_image(reference: &str) -> Result<DaemonExport> {
-    validate_reference(reference)?;
+    let (mut images, stream) = export_images(&[reference])?;
+    let (image, exported_as) = images.remove(0);
+    Ok(DaemonExport {
+        image,
+        exported_as,
+        stream,
+    })
+}
+
+/// Like [`export_image`] for several images in one `docker save` (each layer they share
+/// is written once): what inspect said of each, the name each was saved as, and the tar.
+#[allow(clippy::type_complexity)]
+pub fn export_images(
+    references: &[&str],
+) -> Result<(Vec<(DaemonImage, String)>, Box<dyn std::io::Read + Send>)> {
+    for r in references {
+        validate_reference(r)?;
+    }
     let host = current_host()?;
-    let reference = reference.to_string();
+    let references: Vec<String> = references.iter().map(|r| r.to_string()).collect();
     let (meta_tx, meta_rx) = mpsc::sync_channel(1);
     let (data_tx, data_rx) = mpsc::sync_channel(EXPORT_CHANNEL_CHUNKS);
     let (cancel_tx, cancel_rx) = tokio::sync::oneshot::channel();
     let thread = thread::Builder::new()
         .name("docker-export".into())
-        .spawn(move || export_thread(host, reference, meta_tx, data_tx, cancel_rx))
+        .spawn(move || export_thread(host, references, meta_tx, data_tx, cancel_rx))
         .map_err(|e| Error::other(format!("cannot start the Docker export thread: {e}")))?;
     let stream = ExportStream::new(data_rx, cancel_tx, thread);
     match meta_rx.recv() {
-        Ok(Ok((image, exported_as))) => Ok(DaemonExport {
-            image,
-            exported_as,
-            stream: Box::new(stream),
-        }),
+        Ok(Ok(images)) => Ok((images, Box::new(stream))),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(Error::other(
             "the Docker export thread stopped before inspecting the image",
@@ -1044,10 +1057,11 @@ enum Chunk {
 }
 
 /// The body of the export thread: connect, inspect, report the image, then stream.
+#[allow(clippy::type_complexity)]
 fn export_thread(
     host: ResolvedHost,
-    reference: String,
-    meta_tx: SyncSender<Result<(DaemonImage, String)>>,
+    references: Vec<String>,
+    meta_tx: SyncSender<Result<Vec<(DaemonImage, String)>>>,
     data_tx: SyncSender<Chunk>,
     cancel_rx: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -1060,24 +1074,36 @@ fn export_thread(
     };
     let prepared = rt.block_on(async {
         let docker = connect(&host).await?;
-        let image = inspect(&docker, &host, &reference).await?;
-        Ok::<_, Error>((docker, image))
+        let mut images = Vec::new();
+        for reference in &references {
+            let image = inspect(&docker, &host, reference).await?;
+            let exported_as = save_reference(reference, &image);
+            images.push((image, exported_as));
+        }
+        Ok::<_, Error>((docker, images))
     });
-    let (docker, image) = match prepared {
+    let (docker, images) = match prepared {
         Ok(prepared) => prepared,
         Err(e) => {
             let _ = meta_tx.send(Err(e));
             return;
         }
     };
-    let exported_as = save_reference(&reference, &image);
-    if meta_tx.send(Ok((image, exported_as.clone()))).is_err() {
+    let mut names: Vec<String> = images.iter().map(|(_, n)| n.clone()).collect();
+    names.dedup();
+    if meta_tx.send(Ok(images)).is_err() {
         return;
     }
     drop(meta_tx);
+    let reference = references.join(" ");
     // Our own stall timer (in `pump`) fires first, with a better message.
     let docker = docker.with_timeout(EXPORT_STALL_TIMEOUT + Duration::from_secs(60));
-    let stream = docker.export_image(&exported_as);
+    let name_refs: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    let stream = if name_refs.len() == 1 {
+        docker.export_image(name_refs[0]).boxed()
+    } else {
+        docker.export_images(&name_refs).boxed()
+    };
     pump(
         &rt,
         stream,

@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod docker_store;
 pub mod layout;
 pub mod read;
+pub mod spool;
 pub mod store;
 pub mod tarsplit;
 
@@ -279,10 +280,30 @@ fn load_daemon(
             Err(_) => {}
         }
     }
+    const VIA_EXPORT: &str = "docker save export";
+    // The same image exported earlier in this session: read the kept export.
+    if let (Some((id, path)), Ok((info, _))) = (spool::lookup(r), &described) {
+        if id == info.id {
+            if let Ok(store) = TarFileStore::open(&path) {
+                let mut on_spooled = |ev: LoadEvent| match ev {
+                    LoadEvent::Meta(mut m) => {
+                        m.id = info.id.clone();
+                        if !info.repo_tags.is_empty() {
+                            m.repo_tags = info.repo_tags.clone();
+                        }
+                        m.loaded_via = format!("{VIA_EXPORT}, kept from earlier");
+                        on(LoadEvent::Meta(m))
+                    }
+                    other => on(other),
+                };
+                return load_from_store(&store, Some(&id), reference, opts, &mut on_spooled);
+            }
+        }
+    }
     // Paint early: inspect + history answer at once, the export takes a while.
     if let Ok((info, rows)) = &described {
         let mut m = preliminary_meta(info, rows, reference);
-        m.loaded_via = "docker save export".into();
+        m.loaded_via = VIA_EXPORT.into();
         on(LoadEvent::Meta(m));
     }
     let export = daemon::export_image(r)?;
@@ -291,19 +312,124 @@ fn load_daemon(
             .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
     }
     let info = export.image.clone();
-    let store = CollectedStore::collect(export.stream, opts.progress.clone())?;
+    let spool = spool::create(info.size);
+    let note = spool.as_ref().err().cloned();
+    let store = match &spool {
+        Ok(s) => CollectedStore::collect(s.tee(export.stream), opts.progress.clone())?,
+        Err(_) => CollectedStore::collect(export.stream, opts.progress.clone())?,
+    };
+    if let Ok(s) = spool {
+        let written = s.written();
+        let kept = s.keep(r, &info.id);
+        if std::env::var_os("LAYERLENS_TIMINGS").is_some() {
+            eprintln!("export spooled: {written} bytes, kept: {kept}");
+        }
+    }
     let mut on_daemon = |ev: LoadEvent| match ev {
         LoadEvent::Meta(mut m) => {
             m.id = info.id.clone();
             if !info.repo_tags.is_empty() {
                 m.repo_tags = info.repo_tags.clone();
             }
-            m.loaded_via = "docker save export".into();
+            m.loaded_via = VIA_EXPORT.into();
+            if let Some(n) = &note {
+                m.warnings.push(n.clone());
+            }
             on(LoadEvent::Meta(m))
         }
         other => on(other),
     };
     load_from_store(&store, None, reference, opts, &mut on_daemon)
+}
+
+/// Whether daemon images are read through the export here (not the layer store).
+pub fn daemon_uses_export() -> bool {
+    match daemon_read() {
+        DaemonRead::Export => true,
+        DaemonRead::Storage => false,
+        DaemonRead::Auto => daemon::storage_info()
+            .and_then(|si| docker_store::DockerStore::locate(&si))
+            .is_err(),
+    }
+}
+
+/// Two daemon images read through the export: one `docker save` of both (each layer
+/// they share is sent and parsed once), kept for previews of either. None when the
+/// references are not both daemon images, or when the layer store will be read.
+pub fn load_daemon_pair(
+    a: &str,
+    b: &str,
+    opts: &LoadOptions,
+) -> Result<Option<(Image, Image)>> {
+    let (Ok(ImageSource::Daemon(ra)), Ok(ImageSource::Daemon(rb))) =
+        (ImageSource::parse(a), ImageSource::parse(b))
+    else {
+        return Ok(None);
+    };
+    if !daemon_uses_export() || spool::lookup(&ra).is_some() || spool::lookup(&rb).is_some() {
+        return Ok(None);
+    }
+    let (images, stream) = daemon::export_images(&[&ra, &rb])?;
+    let (ia, ib) = (&images[0].0, &images[1].0);
+    // The export holds every distinct layer once: total from the per-layer sizes of
+    // both histories when they account for every layer.
+    let total = pair_export_size(&ra, &rb).unwrap_or(ia.size + ib.size);
+    if let Some(p) = &opts.progress {
+        p.total.store(total, std::sync::atomic::Ordering::Relaxed);
+    }
+    let spool = spool::create(total);
+    let note = spool.as_ref().err().cloned();
+    let store = match &spool {
+        Ok(s) => CollectedStore::collect(s.tee(stream), opts.progress.clone())?,
+        Err(_) => CollectedStore::collect(stream, opts.progress.clone())?,
+    };
+    if let Ok(s) = spool {
+        if s.keep(&ra, &ia.id) {
+            spool::alias(&ra, &rb, &ib.id);
+        }
+    }
+    let load_one = |info: &daemon::DaemonImage, reference: &str| -> Result<Image> {
+        let mut builder: Option<ImageBuilder> = None;
+        load_from_store(&store, Some(&info.id), reference, opts, &mut |ev| match ev {
+            LoadEvent::Meta(mut m) => {
+                m.id = info.id.clone();
+                if !info.repo_tags.is_empty() {
+                    m.repo_tags = info.repo_tags.clone();
+                }
+                m.loaded_via = "docker save export (both images at once)".into();
+                if let Some(n) = &note {
+                    m.warnings.push(n.clone());
+                }
+                builder = Some(ImageBuilder::new(m))
+            }
+            LoadEvent::Layer(i, c) => {
+                if let Some(b) = builder.as_mut() {
+                    b.add(i, c);
+                }
+            }
+        })
+        .map_err(|e| e.context(format!("loading {reference}")))?;
+        builder
+            .map(ImageBuilder::finish)
+            .ok_or_else(|| Error::other("the loader produced no image"))
+    };
+    Ok(Some((load_one(ia, a)?, load_one(ib, b)?)))
+}
+
+/// Bytes of the distinct layers of two daemon images, from their histories.
+fn pair_export_size(a: &str, b: &str) -> Option<u64> {
+    let mut seen = std::collections::HashMap::new();
+    for r in [a, b] {
+        let (info, rows) = daemon::describe_image(r).ok()?;
+        let sizes: Vec<u64> = rows.iter().map(|r| r.size).filter(|s| *s > 0).collect();
+        if sizes.len() != info.diff_ids.len() {
+            return None;
+        }
+        for (d, s) in info.diff_ids.iter().zip(sizes) {
+            seen.insert(d.clone(), s);
+        }
+    }
+    Some(seen.values().sum())
 }
 
 /// The image as the daemon's inspect and history describe it, before the export's
