@@ -169,7 +169,11 @@ fn assert_store_model_matches_archive(full: &Checked) {
     assert_eq!(from_store.layers.len(), from_tar.layers.len());
     for i in 0..from_tar.layers.len() {
         let (a, b) = (from_store.content(i), from_tar.content(i));
-        assert_eq!(a.entries, b.entries, "{}: layer {i} entries differ", full.tag);
+        assert_eq!(
+            a.entries, b.entries,
+            "{}: layer {i} entries differ",
+            full.tag
+        );
         assert_eq!(a.whiteouts, b.whiteouts, "{}: layer {i}", full.tag);
         assert_eq!(a.opaque, b.opaque, "{}: layer {i}", full.tag);
         assert_eq!(a.tar_size, b.tar_size, "{}: layer {i}", full.tag);

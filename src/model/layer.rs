@@ -118,7 +118,10 @@ pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
 
 /// Parse a layer tar from a reader that can seek forward, taking file fingerprints as
 /// `content` says. Reads to the end of the stream; `stream_size` is left to the caller.
-pub fn parse_tar<R: Read + std::io::Seek>(counting: &mut R, content: Content<'_>) -> Result<LayerContent> {
+pub fn parse_tar<R: Read + std::io::Seek>(
+    counting: &mut R,
+    content: Content<'_>,
+) -> Result<LayerContent> {
     let mut out = LayerContent::default();
     {
         let mut archive = tar::Archive::new(&mut *counting);

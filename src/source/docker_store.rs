@@ -250,7 +250,10 @@ fn open_beneath(dir: &Path, rel: &[u8]) -> Result<File> {
         if fd < 0 {
             return Err(from_io(std::io::Error::last_os_error(), dir.display()));
         }
-        let comps: Vec<&[u8]> = rel.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        let comps: Vec<&[u8]> = rel
+            .split(|&b| b == b'/')
+            .filter(|c| !c.is_empty())
+            .collect();
         for (i, c) in comps.iter().enumerate() {
             if *c == b".." || *c == b"." {
                 libc::close(fd);

@@ -356,11 +356,7 @@ pub fn daemon_uses_export() -> bool {
 /// Two daemon images read through the export: one `docker save` of both (each layer
 /// they share is sent and parsed once), kept for previews of either. None when the
 /// references are not both daemon images, or when the layer store will be read.
-pub fn load_daemon_pair(
-    a: &str,
-    b: &str,
-    opts: &LoadOptions,
-) -> Result<Option<(Image, Image)>> {
+pub fn load_daemon_pair(a: &str, b: &str, opts: &LoadOptions) -> Result<Option<(Image, Image)>> {
     let (Ok(ImageSource::Daemon(ra)), Ok(ImageSource::Daemon(rb))) =
         (ImageSource::parse(a), ImageSource::parse(b))
     else {
@@ -390,24 +386,30 @@ pub fn load_daemon_pair(
     }
     let load_one = |info: &daemon::DaemonImage, reference: &str| -> Result<Image> {
         let mut builder: Option<ImageBuilder> = None;
-        load_from_store(&store, Some(&info.id), reference, opts, &mut |ev| match ev {
-            LoadEvent::Meta(mut m) => {
-                m.id = info.id.clone();
-                if !info.repo_tags.is_empty() {
-                    m.repo_tags = info.repo_tags.clone();
+        load_from_store(
+            &store,
+            Some(&info.id),
+            reference,
+            opts,
+            &mut |ev| match ev {
+                LoadEvent::Meta(mut m) => {
+                    m.id = info.id.clone();
+                    if !info.repo_tags.is_empty() {
+                        m.repo_tags = info.repo_tags.clone();
+                    }
+                    m.loaded_via = "docker save export (both images at once)".into();
+                    if let Some(n) = &note {
+                        m.warnings.push(n.clone());
+                    }
+                    builder = Some(ImageBuilder::new(m))
                 }
-                m.loaded_via = "docker save export (both images at once)".into();
-                if let Some(n) = &note {
-                    m.warnings.push(n.clone());
+                LoadEvent::Layer(i, c) => {
+                    if let Some(b) = builder.as_mut() {
+                        b.add(i, c);
+                    }
                 }
-                builder = Some(ImageBuilder::new(m))
-            }
-            LoadEvent::Layer(i, c) => {
-                if let Some(b) = builder.as_mut() {
-                    b.add(i, c);
-                }
-            }
-        })
+            },
+        )
         .map_err(|e| e.context(format!("loading {reference}")))?;
         builder
             .map(ImageBuilder::finish)

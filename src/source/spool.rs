@@ -62,7 +62,11 @@ pub fn create(size: u64) -> std::result::Result<Spool, String> {
 impl Spool {
     /// A reader that copies what `inner` yields into the spool.
     pub fn tee<R: Read>(&self, inner: R) -> Tee<R> {
-        let out = self.file.try_clone().ok().map(|f| BufWriter::with_capacity(1 << 20, f));
+        let out = self
+            .file
+            .try_clone()
+            .ok()
+            .map(|f| BufWriter::with_capacity(1 << 20, f));
         if out.is_none() {
             self.ok.store(false, Ordering::Relaxed);
         }

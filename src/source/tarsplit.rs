@@ -71,9 +71,7 @@ impl<R: BufRead> State<R> {
             let n = (&mut self.lines)
                 .take(MAX_LINE as u64 + 1)
                 .read_until(b'\n', &mut self.line)
-                .map_err(|e| {
-                    Error::corrupt(format!("tar-split record unreadable: {e}"))
-                })?;
+                .map_err(|e| Error::corrupt(format!("tar-split record unreadable: {e}")))?;
             if n == 0 {
                 self.done = true;
                 return Ok(false);
@@ -174,8 +172,14 @@ impl<R: BufRead> State<R> {
 }
 
 fn trim_ascii(b: &[u8]) -> &[u8] {
-    let s = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let e = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(s, |e| e + 1);
+    let s = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let e = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(s, |e| e + 1);
     &b[s..e]
 }
 

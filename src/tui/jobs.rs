@@ -42,29 +42,45 @@ pub fn load(
     });
 }
 
+/// Load A and B and diff them. `loaded_a`: image A as the explorer already holds it
+/// (never loaded again); its layers also serve B's shared layers.
 pub fn load_diff(
     tx: Sender<Msg>,
     generation: u64,
     a: String,
     b: String,
+    loaded_a: Option<Image>,
     progress: Arc<Progress>,
     platform: Option<source::layout::Platform>,
 ) {
     std::thread::spawn(move || {
         let cache: source::LayerCache = Default::default();
+        if let Some(ia) = &loaded_a {
+            let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+            for (l, content) in ia.layers.iter().zip(ia.tree.contents.iter()) {
+                c.insert(l.diff_id.clone(), content.clone());
+            }
+        }
+        let opts = LoadOptions {
+            platform: platform.clone(),
+            progress: Some(progress.clone()),
+            cache: Some(cache.clone()),
+        };
         let load = |r: &str| -> Result<Image> {
             let src = ImageSource::parse(r)?;
-            let opts = LoadOptions {
-                platform: platform.clone(),
-                progress: Some(progress.clone()),
-                cache: Some(cache.clone()),
-            };
             source::load(&src, r, &opts).map_err(|e| e.context(format!("loading {r}")))
         };
-        let result = load(&a).and_then(|ia| {
-            let ib = load(&b)?;
+        let pair = match loaded_a {
+            Some(ia) => load(&b).map(|ib| (ia, ib)),
+            None => match source::load_daemon_pair(&a, &b, &opts) {
+                Ok(Some(pair)) => Ok(pair),
+                Ok(None) => load(&a).and_then(|ia| Ok((ia, load(&b)?))),
+                Err(e) => Err(e),
+            },
+        };
+        let result = pair.map(|(ia, ib)| {
             let diff = crate::analysis::diff::diff(&ia, &ib);
-            Ok(Box::new(super::app::DiffLoaded { a: ia, b: ib, diff }))
+            Box::new(super::app::DiffLoaded { a: ia, b: ib, diff })
         });
         let _ = tx.send(Msg::DiffReady { generation, result });
     });

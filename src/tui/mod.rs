@@ -266,14 +266,22 @@ fn run_cmds(
                 path,
             } => jobs::preview(tx.clone(), generation, source, blob, path),
             Cmd::LocalImages { generation } => jobs::local_images(tx.clone(), generation),
-            Cmd::LoadDiff { generation, a, b } => jobs::load_diff(
-                tx.clone(),
-                generation,
-                a,
-                b,
-                app.progress.clone(),
-                platform.clone(),
-            ),
+            Cmd::LoadDiff { generation, a, b } => {
+                // The open image is A: hand it over instead of loading it again.
+                let loaded_a = app
+                    .image()
+                    .filter(|i| i.is_complete() && i.reference == a)
+                    .cloned();
+                jobs::load_diff(
+                    tx.clone(),
+                    generation,
+                    a,
+                    b,
+                    loaded_a,
+                    app.progress.clone(),
+                    platform.clone(),
+                )
+            }
             Cmd::PreviewPair {
                 generation,
                 old,
