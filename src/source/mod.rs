@@ -448,14 +448,16 @@ fn preliminary_meta(
         .iter()
         .map(|r| !r.created_by.contains("#(nop)"))
         .collect();
+    // Instructions that make a layer even when it is empty (the classic builder commits
+    // WORKDIR; a 0-byte RUN still makes a layer).
+    let by_kind: Vec<bool> = rows
+        .iter()
+        .map(|r| r.size > 0 || makes_layer(&r.created_by, &r.comment))
+        .collect();
     let count = |v: &Vec<bool>| v.iter().filter(|b| **b).count();
-    let made = if count(&by_size) == n {
-        Some(by_size)
-    } else if count(&by_nop) == n {
-        Some(by_nop)
-    } else {
-        None
-    };
+    let made = [by_size, by_nop, by_kind]
+        .into_iter()
+        .find(|v| count(v) == n);
     let mut history = Vec::new();
     let mut sizes = vec![None; n];
     if let Some(made) = made {
@@ -494,6 +496,27 @@ fn preliminary_meta(
         ..Default::default()
     };
     Image::prepare(meta, history, layers)
+}
+
+/// Whether a history row's instruction makes a filesystem layer (classic builder and
+/// BuildKit spellings): RUN, COPY, ADD, WORKDIR, and `docker import`.
+fn makes_layer(created_by: &str, comment: &str) -> bool {
+    let c = created_by.trim();
+    if c.is_empty() {
+        return comment.starts_with("Imported from");
+    }
+    let instr = if let Some(rest) = c.strip_prefix("/bin/sh -c #(nop)") {
+        rest.trim_start()
+    } else if c.starts_with("/bin/sh -c ") || c.starts_with('|') {
+        return true; // a classic-builder RUN
+    } else {
+        c
+    };
+    let word = instr.split_whitespace().next().unwrap_or("");
+    matches!(
+        word.to_ascii_uppercase().as_str(),
+        "RUN" | "COPY" | "ADD" | "WORKDIR"
+    )
 }
 
 /// Load from any reader producing a docker-save / OCI archive stream (stdin, tests).
@@ -756,5 +779,47 @@ fn parse_layers<S: BlobStore>(
             e.context(format!("layer {i}"))
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(size: u64, created_by: &str, comment: &str) -> daemon::HistoryRow {
+        daemon::HistoryRow {
+            created: 0,
+            created_by: created_by.into(),
+            size,
+            comment: comment.into(),
+        }
+    }
+
+    /// `docker history` of a classic-builder image whose WORKDIR made an empty layer
+    /// (neither sizes nor `#(nop)` markers alone pair rows with layers).
+    #[test]
+    fn preliminary_history_pairs_empty_workdir_layers() {
+        let rows = vec![
+            row(1_980_000, "", "Imported from -"),
+            row(23, "/bin/sh -c #(nop) COPY file:4116 in /app/", ""),
+            row(28, "/bin/sh -c #(nop) ADD file:ffe1 in /", ""),
+            row(0, "/bin/sh -c #(nop) WORKDIR /work/dir", ""),
+            row(0, "/bin/sh -c #(nop)  ENV FOO=bar", ""),
+            row(0, "|1 X=1 /bin/sh -c true", ""),
+            row(20_000, "/bin/sh -c chmod 755 /app/app.txt", ""),
+            row(0, "RUN /bin/sh -c touch /x # buildkit", ""),
+            row(0, "/bin/sh -c #(nop)  CMD [\"/bin/sh\"]", ""),
+        ];
+        let info = daemon::DaemonImage {
+            diff_ids: (0..7).map(|i| format!("sha256:{i:064}")).collect(),
+            ..Default::default()
+        };
+        let img = preliminary_meta(&info, &rows, "x");
+        let made: Vec<&str> = (0..7).map(|i| img.created_by(i)).collect();
+        assert_eq!(made[0], "Imported from -");
+        assert!(made[3].contains("WORKDIR"), "{made:?}");
+        assert!(made[4].contains("true"), "{made:?}");
+        assert!(made[6].contains("touch"), "{made:?}");
+        assert_eq!(img.layers[2].blob_size, Some(28));
     }
 }
