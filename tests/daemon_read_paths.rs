@@ -18,8 +18,13 @@ use std::path::{Path, PathBuf};
 const TAG: &str = "layerlens-test/read-paths:1";
 
 fn build() -> String {
+    build_as(TAG)
+}
+
+/// The same image under another tag (a reference no other test has loaded).
+fn build_as(tag: &str) -> String {
     build_image(
-        TAG,
+        tag,
         "FROM layerlens-test/busybox:base\n\
          RUN mkdir -p /app && echo 'hello from the layer store' > /app/greeting.txt && ln /app/greeting.txt /app/hard\n\
          RUN echo second > /app/second.txt && rm /app/hard\n",
@@ -293,4 +298,39 @@ fn the_store_is_only_read() {
     let _ = load(&tag, DaemonRead::Storage);
     let _ = preview(&img, "/app/second.txt");
     assert_eq!(snapshot(&watched), before);
+}
+
+#[test]
+fn export_path_shows_history_at_once_and_each_layer_as_it_streams() {
+    require_docker!();
+    let tag = build_as("layerlens-test/read-paths:streamed");
+    let _turn = MODE.lock().unwrap_or_else(|e| e.into_inner());
+    source::set_daemon_read(DaemonRead::Export);
+    let mut events: Vec<String> = Vec::new();
+    let fresh = format!("docker://{tag}");
+    source::load_with(
+        &ImageSource::parse(&fresh).unwrap(),
+        &fresh,
+        &LoadOptions::default(),
+        &mut |ev| match ev {
+            source::LoadEvent::Meta(m) => events.push(format!(
+                "meta:{}",
+                (0..m.layers.len())
+                    .map(|i| if m.created_by(i).is_empty() { "?" } else { "h" })
+                    .collect::<String>()
+            )),
+            source::LoadEvent::Layer(i, _) => events.push(format!("layer:{i}")),
+        },
+    )
+    .unwrap();
+    // The first description (inspect + history) already pairs every layer with its
+    // instruction; the layers arrive before the config (the end of the export).
+    assert_eq!(events[0], "meta:hhh", "{events:?}");
+    let second_meta = events[1..]
+        .iter()
+        .position(|e| e.starts_with("meta"))
+        .map(|p| p + 1)
+        .expect("the config's description");
+    let early: Vec<&String> = events[1..second_meta].iter().collect();
+    assert_eq!(early.len(), 3, "layers before the config: {events:?}");
 }

@@ -200,8 +200,42 @@ impl ImageBuilder {
         }
     }
 
+    /// The same image described again (a daemon image: from inspect + history first,
+    /// then from its config): take the new metadata and keep the layers stacked so
+    /// far. False (nothing changed) when `meta` has other layers.
+    pub fn replace_meta(&mut self, mut meta: Image) -> bool {
+        let same = meta.layers.len() == self.image.layers.len()
+            && meta
+                .layers
+                .iter()
+                .zip(&self.image.layers)
+                .all(|(a, b)| a.diff_id == b.diff_id);
+        if !same {
+            return false;
+        }
+        meta.tree = std::mem::take(&mut self.image.tree);
+        // Warnings of the stacked layers stay; the new description brings its own.
+        let stacked: Vec<String> = self
+            .image
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("layer "))
+            .cloned()
+            .collect();
+        meta.warnings.extend(stacked);
+        if meta.shared_with.is_none() {
+            meta.shared_with = self.image.shared_with.take();
+        }
+        self.image = meta;
+        true
+    }
+
     /// Add layer `i`'s content; returns how many layers were stacked by this call.
+    /// A layer already stacked is ignored.
     pub fn add(&mut self, i: usize, content: Arc<LayerContent>) -> usize {
+        if i < self.image.tree.layer_count() {
+            return 0;
+        }
         self.pending.insert(i, content);
         let mut stacked = 0;
         while let Some(c) = self.pending.remove(&self.image.tree.layer_count()) {

@@ -174,7 +174,14 @@ pub fn load(src: &ImageSource, reference: &str, opts: &LoadOptions) -> Result<Im
     let mut stacking = std::time::Duration::ZERO;
     let t0 = std::time::Instant::now();
     load_with(src, reference, opts, &mut |ev| match ev {
-        LoadEvent::Meta(m) => builder = Some(ImageBuilder::new(m)),
+        LoadEvent::Meta(m) => match builder.as_mut() {
+            Some(b) if b.image.layers_loaded() > 0 => {
+                if !b.replace_meta(m.clone()) {
+                    builder = Some(ImageBuilder::new(m));
+                }
+            }
+            _ => builder = Some(ImageBuilder::new(m)),
+        },
         LoadEvent::Layer(i, c) => {
             if let Some(b) = builder.as_mut() {
                 let t = std::time::Instant::now();
@@ -314,9 +321,24 @@ fn load_daemon(
     let info = export.image.clone();
     let spool = spool::create(info.size);
     let note = spool.as_ref().err().cloned();
+    // Each layer shows as soon as it has streamed: an uncompressed layer blob's digest
+    // is its diff id, which inspect already tied to a layer index.
+    let painted = described.is_ok();
+    let mut early = |digest: &str, content: &Arc<LayerContent>| {
+        if !painted {
+            return;
+        }
+        for (i, d) in info.diff_ids.iter().enumerate() {
+            if d == digest {
+                on(LoadEvent::Layer(i, content.clone()));
+            }
+        }
+    };
     let store = match &spool {
-        Ok(s) => CollectedStore::collect(s.tee(export.stream), opts.progress.clone())?,
-        Err(_) => CollectedStore::collect(export.stream, opts.progress.clone())?,
+        Ok(s) => {
+            CollectedStore::collect_with(s.tee(export.stream), opts.progress.clone(), &mut early)?
+        }
+        Err(_) => CollectedStore::collect_with(export.stream, opts.progress.clone(), &mut early)?,
     };
     if let Ok(s) = spool {
         let written = s.written();

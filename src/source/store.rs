@@ -331,8 +331,34 @@ impl<R: Read> Read for EofTracker<R> {
     }
 }
 
+/// Hashes (sha256) what passes through it.
+struct Sha256Reader<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+}
+
+impl<R: Read> Read for Sha256Reader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 impl CollectedStore {
     pub fn collect<R: Read>(reader: R, progress: Option<Arc<Progress>>) -> Result<CollectedStore> {
+        Self::collect_with(reader, progress, &mut |_, _| {})
+    }
+
+    /// Like [`CollectedStore::collect`], calling `on_layer("sha256:<hex of the blob>",
+    /// content)` as soon as each layer blob has streamed and parsed (for an
+    /// uncompressed layer the digest is its diff id), so a caller can show it early.
+    pub fn collect_with<R: Read>(
+        reader: R,
+        progress: Option<Arc<Progress>>,
+        on_layer: &mut dyn FnMut(&str, &Arc<LayerContent>),
+    ) -> Result<CollectedStore> {
         let mut tracker = EofTracker {
             inner: ProgressReader {
                 inner: reader,
@@ -390,6 +416,10 @@ impl CollectedStore {
                 std::io::copy(&mut r, &mut std::io::sink())
                     .map_err(|e| from_io(e, format!("reading {name}")))?;
             } else {
+                let mut r = Sha256Reader {
+                    inner: r,
+                    hasher: Default::default(),
+                };
                 let parsed = parse_blob(&mut r, Some(size), None, &format!("layer {name}"));
                 // A truncated stream shows up as a short read: that is fatal for the
                 // whole stream, not only this layer.
@@ -403,7 +433,14 @@ impl CollectedStore {
                             .map_err(|e| from_io(e, "reading the image stream"))?;
                     }
                 }
-                layers.insert(name, parsed.map(Arc::new));
+                let parsed = parsed.map(Arc::new);
+                if let Ok(c) = &parsed {
+                    // parse_blob reads the blob to its end: the digest is complete.
+                    use sha2::Digest;
+                    let digest = format!("sha256:{}", hex::encode(r.hasher.finalize()));
+                    on_layer(&digest, c);
+                }
+                layers.insert(name, parsed);
             }
         }
         if !seen_any {

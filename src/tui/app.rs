@@ -689,11 +689,26 @@ impl App {
         match event {
             LoadMsg::Meta(img) => {
                 // A daemon image is described twice: from inspect + history at once,
-                // then from its config once the export is read. Keep the selection.
-                if self.image().is_some_and(|i| i.layers_loaded() > 0) {
-                    return Vec::new();
-                }
+                // then from its config once the export is read. Keep the selection
+                // and the layers stacked meanwhile.
                 let keep = self.selected_layer();
+                if let Some(b) = self.builder.as_mut() {
+                    if b.image.layers_loaded() > 0 {
+                        if b.replace_meta(*img) {
+                            self.layer_rows = layer_rows(&b.image);
+                            if let Some(l) = keep {
+                                if let Some(i) =
+                                    self.layer_rows.iter().position(|r| r.made == Some(l))
+                                {
+                                    self.layer_sel = i;
+                                }
+                            }
+                            self.clamp_layers();
+                            self.rows_dirty = true;
+                        }
+                        return Vec::new();
+                    }
+                }
                 self.layer_rows = layer_rows(&img);
                 self.builder = Some(ImageBuilder::new(*img));
                 if let Some(l) = keep {
