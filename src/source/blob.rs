@@ -15,9 +15,29 @@ pub struct Progress {
     /// Layers parsed so far.
     pub layers_done: AtomicU64,
     pub layers_total: AtomicU64,
+    /// What is being loaded (see [`Progress::start`]).
+    pub label: std::sync::Mutex<String>,
 }
 
 impl Progress {
+    /// Start reporting the load of `what` (counters back to zero).
+    pub fn start(&self, what: &str) {
+        for c in [
+            &self.read,
+            &self.total,
+            &self.layers_done,
+            &self.layers_total,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        *self.label.lock().unwrap_or_else(|e| e.into_inner()) = what.to_string();
+    }
+
+    /// What is being loaded, when several things are in turn ("" otherwise).
+    pub fn label(&self) -> String {
+        self.label.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub fn add(&self, n: u64) {
         self.read.fetch_add(n, Ordering::Relaxed);
     }

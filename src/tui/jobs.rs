@@ -67,12 +67,16 @@ pub fn load_diff(
             cache: Some(cache.clone()),
         };
         let load = |r: &str| -> Result<Image> {
+            progress.start(r);
             let src = ImageSource::parse(r)?;
             source::load(&src, r, &opts).map_err(|e| e.context(format!("loading {r}")))
         };
         let pair = match loaded_a {
             Some(ia) => load(&b).map(|ib| (ia, ib)),
-            None => match source::load_daemon_pair(&a, &b, &opts) {
+            None => match {
+                progress.start(&format!("{a} and {b} (one export)"));
+                source::load_daemon_pair(&a, &b, &opts)
+            } {
                 Ok(Some(pair)) => Ok(pair),
                 Ok(None) => load(&a).and_then(|ia| Ok((ia, load(&b)?))),
                 Err(e) => Err(e),

@@ -232,7 +232,15 @@ fn draw_loading(f: &mut Frame, app: &App, area: Rect) {
     } else {
         format!("{}  ({elapsed:.1} s)", human(read))
     };
-    let title = format!("Loading {}", app.reference);
+    let what = app.progress.label();
+    let title = format!(
+        "Loading {}",
+        if what.is_empty() {
+            &app.reference
+        } else {
+            &what
+        }
+    );
     let g = Gauge::default()
         .block(block(app, &title, true))
         .gauge_style(app.theme.bar)
