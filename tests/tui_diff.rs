@@ -275,3 +275,54 @@ fn diff_load_errors_are_shown_and_stale_results_dropped() {
     });
     assert!(render(&app).contains("no such file"));
 }
+
+/// A changed instruction whose difference lies past the column width must not read
+/// "(same)" in the B column (issue: `diff app:v1 :v3` showed `4 (same)` for a changed
+/// RUN line while the Why pane said the instruction changed).
+#[test]
+fn changed_instruction_past_the_column_width_is_not_same() {
+    let long = "RUN apt-get install -y --no-install-recommends build-essential curl git ca-certificates && make -j4 && make install PREFIX=/usr/local VERSION=";
+    let img = |tag: &str, v: &str| {
+        FImage::new(
+            tag,
+            vec![
+                base(),
+                FLayer::new(
+                    &format!("{long}{v}"),
+                    vec![FEntry::dir("app"), FEntry::file("app/v", v)],
+                ),
+            ],
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (pa, pb) = (dir.path().join("a.tar"), dir.path().join("b.tar"));
+    write_image(
+        &img("app:1", "1"),
+        Format::DockerLegacy,
+        Compression::None,
+        &pa,
+    )
+    .unwrap();
+    write_image(
+        &img("app:2", "2"),
+        Format::DockerLegacy,
+        Compression::None,
+        &pb,
+    )
+    .unwrap();
+    let p = Pair {
+        a: format!("docker-archive:{}", pa.display()),
+        b: format!("docker-archive:{}", pb.display()),
+        _dir: dir,
+    };
+    let app = diff_app(&p, 160, 40);
+    let d = app.diff.as_ref().unwrap();
+    assert_eq!(d.diff.summary.bust_point, Some(1));
+    let screen = render(&app);
+    let bust_row = screen
+        .lines()
+        .find(|l| l.contains("bust"))
+        .unwrap_or_else(|| panic!("no bust row:\n{screen}"));
+    assert!(!bust_row.contains("(same)"), "{screen}");
+    assert!(bust_row.matches("RUN apt-get").count() == 2, "{bust_row}");
+}

@@ -380,7 +380,12 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         };
         let ca = show(&l.a_created_by);
         let mut cb = show(&l.b_created_by);
-        if l.a_created_by.is_some() && cb == ca {
+        // Compare the whole instructions: two lines that differ past the column width
+        // shorten to the same text.
+        let full = |c: &Option<String>| {
+            crate::analysis::diff::norm_instruction(c.as_deref().unwrap_or(""))
+        };
+        if l.a_created_by.is_some() && full(&l.a_created_by) == full(&l.b_created_by) {
             cb = "(same)".to_string();
         }
         let mut line = Line::from(vec![

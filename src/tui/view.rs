@@ -227,7 +227,9 @@ fn draw_loading(f: &mut Frame, app: &App, area: Rect) {
         .load_started
         .map(|t| t.elapsed().as_secs_f64())
         .unwrap_or(0.0);
-    let label = if total > 0 {
+    // The export's tar is larger than the size Docker reports (headers, padding):
+    // past the estimate, show what was read without a total that would be wrong.
+    let label = if total > 0 && read <= total {
         format!("{} / {}  ({elapsed:.1} s)", human(read), human(total))
     } else {
         format!("{}  ({elapsed:.1} s)", human(read))
