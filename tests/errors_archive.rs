@@ -217,3 +217,30 @@ fn ci_exit_codes() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("SKIP  highest-user-wasted-percent"));
 }
+
+/// `--platform` naming a platform the image does not have is an error that names the
+/// platform it has, on every format (it used to be ignored silently).
+#[test]
+fn platform_the_image_does_not_have_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (i, format) in [
+        Format::DockerLegacy,
+        Format::Docker25,
+        Format::OciArchive,
+        Format::OciDir,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let sub = dir.path().join(i.to_string());
+        std::fs::create_dir_all(&sub).unwrap();
+        let p = write(format, Compression::Gzip, &sub);
+        let arg = p.to_str().unwrap();
+        assert_clean_failure(
+            &["report", "--platform", "linux/s390x", arg],
+            &["linux/s390x", "linux/amd64"],
+        );
+        let (code, _, err) = run(&["report", "--platform", "linux/amd64", arg]);
+        assert_eq!(code, 0, "{format:?}: {err}");
+    }
+}

@@ -297,8 +297,9 @@ fn resolve_oci(
         })
         .unwrap_or_default();
     let host = Platform::host();
+    let explicit = platform.is_some();
     let platform = platform.unwrap_or(&host);
-    let manifest = descend(store, &chosen, platform, 0)?;
+    let manifest = descend(store, &chosen, platform, explicit, 0)?;
     let config_digest = manifest["config"]["digest"]
         .as_str()
         .ok_or_else(|| Error::corrupt("image manifest has no config digest"))?;
@@ -335,10 +336,13 @@ fn resolve_oci(
 }
 
 /// Follow a descriptor down to an image manifest, choosing the platform in indexes.
+/// With `explicit` (the user's `--platform`), an index without that platform is an
+/// error; otherwise its only real image is taken when none is the host's.
 fn descend(
     store: &dyn MetaStore,
     desc: &Value,
     platform: &Platform,
+    explicit: bool,
     depth: usize,
 ) -> Result<Value> {
     if depth > 8 {
@@ -368,14 +372,14 @@ fn descend(
         };
         let pick = ms.iter().find(matching).or_else(|| {
             let reals: Vec<&Value> = ms.iter().filter(real).collect();
-            if reals.len() == 1 {
+            if reals.len() == 1 && !explicit {
                 Some(reals[0])
             } else {
                 None
             }
         });
         return match pick {
-            Some(d) => descend(store, d, platform, depth + 1),
+            Some(d) => descend(store, d, platform, explicit, depth + 1),
             None => {
                 let avail: Vec<String> = ms
                     .iter()

@@ -641,6 +641,21 @@ fn load_plan<S: BlobStore>(
             plan.layers.len()
         )));
     }
+    if let Some(want) = &opts.platform {
+        let matches = cfg.os == want.os
+            && cfg.architecture == want.architecture
+            && (want.variant.is_none() || cfg.variant == want.variant);
+        if !matches {
+            let has = layout::Platform {
+                os: cfg.os.clone(),
+                architecture: cfg.architecture.clone(),
+                variant: cfg.variant.clone(),
+            };
+            return Err(Error::not_found(format!(
+                "no image for platform {want}: this image is {has} (drop --platform or pick {has})"
+            )));
+        }
+    }
     let id = {
         use sha2::{Digest, Sha256};
         format!("sha256:{}", hex::encode(Sha256::digest(&plan.config)))
