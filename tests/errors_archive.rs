@@ -203,17 +203,33 @@ fn ci_exit_codes() {
     let (code, out, _) = run(&["ci", ps, "--highest-reclaimable-bytes", "1"]);
     // Nothing is reclaimable in this image.
     assert_eq!(code, 0, "{out}");
-    let (code, out, _) = run(&["ci", ps, "--lowest-efficiency", "1.1"]);
+    // An image that rewrites a file: efficiency below 1.
+    let wasteful = dir.path().join("wasteful.tar");
+    write_image(
+        &FImage::new(
+            "waste:1",
+            vec![
+                FLayer::new("ADD base", vec![FEntry::file("big", vec![b'x'; 100_000])]),
+                FLayer::new("RUN again", vec![FEntry::file("big", vec![b'y'; 100_000])]),
+            ],
+        ),
+        Format::DockerLegacy,
+        Compression::None,
+        &wasteful,
+    )
+    .unwrap();
+    let ws = wasteful.to_str().unwrap();
+    let (code, out, _) = run(&["ci", ws, "--lowest-efficiency", "0.99"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  lowest-efficiency"));
     // Config file, dive format.
     let cfg = dir.path().join(".dive-ci");
     std::fs::write(
         &cfg,
-        "rules:\n  lowestEfficiency: 1.5\n  highestUserWastedPercent: disabled\n",
+        "rules:\n  lowestEfficiency: 0.99\n  highestUserWastedPercent: disabled\n",
     )
     .unwrap();
-    let (code, out, _) = run(&["ci", ps, "--config", cfg.to_str().unwrap()]);
+    let (code, out, _) = run(&["ci", ws, "--config", cfg.to_str().unwrap()]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("SKIP  highest-user-wasted-percent"));
 }
@@ -243,4 +259,41 @@ fn platform_the_image_does_not_have_is_an_error() {
         let (code, _, err) = run(&["report", "--platform", "linux/amd64", arg]);
         assert_eq!(code, 0, "{format:?}: {err}");
     }
+}
+
+/// CI thresholds out of range are usage errors, and a bad value in a rules file names
+/// the file and the key.
+#[test]
+fn ci_rejects_out_of_range_ratios_and_names_bad_config_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::DockerLegacy, Compression::None, dir.path());
+    let arg = p.to_str().unwrap();
+    assert_clean_failure(
+        &["ci", arg, "--lowest-efficiency", "2"],
+        &["between 0 and 1"],
+    );
+    assert_clean_failure(
+        &["ci", arg, "--lowest-efficiency=-0.5"],
+        &["between 0 and 1"],
+    );
+    assert_clean_failure(
+        &["ci", arg, "--highest-user-wasted-percent=-1"],
+        &["0 or more"],
+    );
+    let toml = dir.path().join("rules.toml");
+    std::fs::write(&toml, "[rules]\nlowest-efficiency = \"abc\"\n").unwrap();
+    assert_clean_failure(
+        &["ci", arg, "--config", toml.to_str().unwrap()],
+        &["rules.toml", "lowest-efficiency", "abc"],
+    );
+    let dive = dir.path().join(".dive-ci");
+    std::fs::write(
+        &dive,
+        "rules:\n  lowestEfficiency: 0.9\n  highestWastedBytes: 20XB\n",
+    )
+    .unwrap();
+    assert_clean_failure(
+        &["ci", arg, "--config", dive.to_str().unwrap()],
+        &[".dive-ci:3", "highestWastedBytes", "20XB"],
+    );
 }

@@ -63,15 +63,27 @@ pub fn parse_size(s: &str) -> Result<Threshold> {
 }
 
 pub fn parse_ratio(s: &str) -> Result<Threshold> {
+    parse_ratio_max(s, Some(1.0))
+}
+
+/// A ratio between 0 and `max` (no upper bound when None), or "disabled".
+pub fn parse_ratio_max(s: &str, max: Option<f64>) -> Result<Threshold> {
     let t = s.trim().trim_matches('"').trim_matches('\'');
     if t.eq_ignore_ascii_case("disabled") {
         return Ok(Threshold::Disabled);
     }
-    t.parse::<f64>().map(Threshold::Value).map_err(|_| {
+    let v = t.parse::<f64>().map_err(|_| {
         Error::usage(format!(
             "invalid ratio {s:?}: expected a number like 0.9, or \"disabled\""
         ))
-    })
+    })?;
+    if !v.is_finite() || v < 0.0 || max.is_some_and(|m| v > m) {
+        return Err(Error::usage(match max {
+            Some(m) => format!("invalid ratio {s:?}: must be between 0 and {m}"),
+            None => format!("invalid ratio {s:?}: must be 0 or more"),
+        }));
+    }
+    Ok(Threshold::Value(v))
 }
 
 fn canonical(key: &str) -> String {
@@ -84,7 +96,10 @@ impl Rules {
         match canonical(key).as_str() {
             "lowestefficiency" => self.lowest_efficiency = parse_ratio(value)?,
             "highestwastedbytes" => self.highest_wasted_bytes = parse_size(value)?,
-            "highestuserwastedpercent" => self.highest_user_wasted_percent = parse_ratio(value)?,
+            // Wasted bytes can exceed the user size (dive counts the kept copy too).
+            "highestuserwastedpercent" => {
+                self.highest_user_wasted_percent = parse_ratio_max(value, None)?
+            }
             "highestreclaimablebytes" => self.highest_reclaimable_bytes = parse_size(value)?,
             _ => return Ok(false),
         }
@@ -104,7 +119,10 @@ impl Rules {
                     n + 1
                 )));
             };
-            if !self.set(k, v)? {
+            let known = self.set(k, v).map_err(|e| {
+                Error::usage(format!("{name}:{}: {}: {}", n + 1, k.trim(), e.message))
+            })?;
+            if !known {
                 return Err(Error::usage(format!(
                     "{name}:{}: unknown rule {:?}",
                     n + 1,
@@ -135,7 +153,10 @@ impl Rules {
                     )));
                 }
             };
-            if !self.set(&k, &s)? {
+            let known = self
+                .set(&k, &s)
+                .map_err(|e| Error::usage(format!("{name}: {k}: {}", e.message)))?;
+            if !known {
                 return Err(Error::usage(format!("{name}: unknown rule {k:?}")));
             }
         }
