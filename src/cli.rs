@@ -128,11 +128,16 @@ pub enum Command {
     },
 }
 
-/// `:NEWTAG` means "the repository of A, tag NEWTAG".
-pub fn expand_shorthand(a: &str, b: &str) -> String {
+/// `:NEWTAG` means "the repository of A, tag NEWTAG" (A must be a daemon reference).
+pub fn expand_shorthand(a: &str, b: &str) -> Result<String> {
     let Some(tag) = b.strip_prefix(':') else {
-        return b.to_string();
+        return Ok(b.to_string());
     };
+    if !ImageSource::parse(a).is_ok_and(|s| s.is_daemon()) {
+        return Err(Error::usage(format!(
+            "{b}: the :TAG shorthand names another tag of A's repository, so A must be a daemon image (name:tag), not {a}; write B in full"
+        )));
+    }
     let (prefix, name) = match a.strip_prefix("docker://") {
         Some(r) => ("docker://", r),
         None => ("", a),
@@ -141,7 +146,7 @@ pub fn expand_shorthand(a: &str, b: &str) -> String {
         Some(i) if !name[i..].contains('/') => &name[..i],
         _ => name.split('@').next().unwrap_or(name),
     };
-    format!("{prefix}{repo}:{tag}")
+    Ok(format!("{prefix}{repo}:{tag}"))
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -301,7 +306,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             format,
             output,
         } => {
-            let b = expand_shorthand(&a, &b);
+            let b = expand_shorthand(&a, &b)?;
             let (ia, ib) = load_pair(&a, &b, global)?;
             let d = crate::analysis::diff::diff(&ia, &ib);
             let text = match format.unwrap_or(Format::Text) {

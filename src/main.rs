@@ -22,12 +22,11 @@ fn main() {
             b,
             format: None,
             output: None,
-        }) if std::io::stdout().is_terminal() => {
-            let b = cli::expand_shorthand(&a, &b);
-            platform(&args.global).and_then(|p| {
+        }) if std::io::stdout().is_terminal() => cli::expand_shorthand(&a, &b)
+            .and_then(|b| platform(&args.global).map(|p| (b, p)))
+            .and_then(|(b, p)| {
                 layerlens::tui::run_start(layerlens::tui::Start::Diff(a, b), p, cli::sample_path())
-            })
-        }
+            }),
         // A build on a terminal opens the diff of the tag's old and new images.
         Some(cli::Command::Build {
             format: None,

@@ -297,3 +297,53 @@ fn ci_rejects_out_of_range_ratios_and_names_bad_config_keys() {
         &[".dive-ci:3", "highestWastedBytes", "20XB"],
     );
 }
+
+/// The explorer checks what it can before taking over the terminal: a missing archive
+/// is one line on stderr (not a full-screen error box), and a FIFO is refused instead
+/// of blocking forever in `open`.
+#[test]
+fn explorer_and_report_refuse_missing_files_and_fifos_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.tar");
+    assert_clean_failure(&[missing.to_str().unwrap()], &["missing.tar"]);
+    let fifo = dir.path().join("fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let f = fifo.to_str().unwrap();
+    assert_clean_failure(&["report", f], &["not a regular file"]);
+    assert_clean_failure(&[f], &["not a regular file"]);
+    assert_clean_failure(
+        &["report", &format!("docker-archive:{f}")],
+        &["not a regular file"],
+    );
+}
+
+/// `diff ARCHIVE :TAG` says that `:TAG` needs a daemon reference; the text diff prints
+/// its net change in human sizes.
+#[test]
+fn diff_shorthand_needs_a_daemon_reference_and_sizes_are_human() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::DockerLegacy, Compression::None, dir.path());
+    let a = format!("docker-archive:{}", p.display());
+    assert_clean_failure(
+        &["diff", &a, ":2", "--format", "text"],
+        &[":TAG", "daemon", "write B in full"],
+    );
+    let b = dir.path().join("b.tar");
+    let mut img = image();
+    img.layers.push(FLayer::new(
+        "RUN big",
+        vec![FEntry::file("opt/big", vec![b'z'; 1_048_577])],
+    ));
+    write_image(&img, Format::DockerLegacy, Compression::None, &b).unwrap();
+    let (code, out, err) = run(&[
+        "diff",
+        &a,
+        &format!("docker-archive:{}", b.display()),
+        "--format",
+        "text",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let files = out.lines().find(|l| l.starts_with("Files:")).unwrap();
+    assert!(files.contains("(+1.00 MiB net)"), "{files}");
+}

@@ -117,11 +117,11 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
     let t = &d.file_totals;
     let _ = writeln!(
         s,
-        "Files: +{} added, ~{} modified, -{} removed ({:+} bytes net){}",
+        "Files: +{} added, ~{} modified, -{} removed ({} net){}",
         t.added,
         t.modified,
         t.removed,
-        t.added_bytes as i64 - t.removed_bytes as i64 + t.modified_bytes_delta,
+        signed_human(t.added_bytes as i64 - t.removed_bytes as i64 + t.modified_bytes_delta),
         if t.mtime_only > 0 {
             format!("; {} differ only in timestamps (ignored)", t.mtime_only)
         } else {
@@ -218,4 +218,14 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
 
 fn short_instr(s: &str) -> String {
     super::text::short_command(s, 80)
+}
+
+/// "+1.00 MiB", "-12 B", "±0 B".
+fn signed_human(n: i64) -> String {
+    let sign = match n.signum() {
+        1 => "+",
+        -1 => "-",
+        _ => "±",
+    };
+    format!("{sign}{}", super::human(n.unsigned_abs()))
 }

@@ -571,10 +571,44 @@ fn check_file(path: &Path) -> Result<()> {
             path.display()
         )));
     }
-    if let Some(p) = &None::<()> {
-        let _ = p;
+    if !md.is_file() {
+        // A FIFO or device would block or never end.
+        return Err(Error::usage(format!(
+            "{}: not a regular file or directory",
+            path.display()
+        )));
     }
     Ok(())
+}
+
+/// Check what can be checked quickly before a full-screen view takes the terminal: the
+/// reference parses, a file source exists and is a file (or an OCI layout directory),
+/// and a daemon image exists.
+pub fn precheck(reference: &str) -> Result<()> {
+    match ImageSource::parse(reference)? {
+        ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) => check_file(&p),
+        ImageSource::OciDir(p, _) => {
+            if !p.is_dir() {
+                return Err(Error::io(format!("{}: not a directory", p.display())));
+            }
+            Ok(())
+        }
+        ImageSource::Daemon(r) => match daemon::describe_image(&r) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound && looks_like_a_file(&r) => {
+                Err(Error::not_found(format!(
+                    "{r}: no such file, and no such image in the Docker daemon"
+                )))
+            }
+            Err(e) => Err(e),
+        },
+    }
+}
+
+fn looks_like_a_file(r: &str) -> bool {
+    [".tar", ".tar.gz", ".tgz", ".tar.zst", ".oci"]
+        .iter()
+        .any(|x| r.ends_with(x))
 }
 
 #[derive(Deserialize, Default)]

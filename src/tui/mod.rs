@@ -124,6 +124,15 @@ pub fn run_start(
     sample: PathBuf,
 ) -> Result<i32> {
     let (km, theme) = load_config()?;
+    // Fail before taking over the terminal when the image cannot be opened at all.
+    match &start {
+        Start::Image(Some(r)) => crate::source::precheck(r)?,
+        Start::Diff(a, b) => {
+            crate::source::precheck(a)?;
+            crate::source::precheck(b)?;
+        }
+        Start::Image(None) => {}
+    }
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() {
         return Err(Error::usage(
