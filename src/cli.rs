@@ -224,6 +224,8 @@ pub fn load_image_cached(
 }
 
 fn write_stdout(s: &str) -> Result<()> {
+    // Text from an image never reaches the terminal raw (JSON is escaped already).
+    let s = report::escape_controls(s);
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),

@@ -54,7 +54,11 @@ fn main() {
     match code {
         Ok(c) => std::process::exit(c),
         Err(e) => {
-            eprintln!("layerlens: error: {e}");
+            let msg = e.to_string();
+            eprintln!(
+                "layerlens: error: {}",
+                layerlens::report::escape_controls(&msg).replace('\n', " ")
+            );
             std::process::exit(2);
         }
     }

@@ -347,3 +347,34 @@ fn diff_shorthand_needs_a_daemon_reference_and_sizes_are_human() {
     let files = out.lines().find(|l| l.starts_with("Files:")).unwrap();
     assert!(files.contains("(+1.00 MiB net)"), "{files}");
 }
+
+/// Bytes from the input quoted in an error (here a tar size field holding an escape
+/// sequence, a bell and a C1 control) reach the terminal escaped, never raw.
+#[test]
+fn control_bytes_from_the_input_are_escaped_in_errors() {
+    let mut h = vec![0u8; 512];
+    h[0] = b'a';
+    h[100..108].copy_from_slice(b"0000644\0");
+    h[124..136].copy_from_slice(b"\x1b[2J\x07\xc2\x9b1;1H\0");
+    h[156] = b'0';
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    h.extend_from_slice(&[0u8; 1024]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("evil.tar");
+    std::fs::write(&p, &h).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_layerlens"))
+        .args(["report", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !err.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control characters on stderr: {err:?}"
+    );
+    assert!(err.contains("\\x1b[2J"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}

@@ -391,8 +391,9 @@ impl App {
     }
 
     pub fn set_status(&mut self, text: impl Into<String>, error: bool) {
+        let text: String = text.into();
         self.status = Some(Status {
-            text: text.into(),
+            text: crate::report::escape_controls(&text).replace('\n', " "),
             error,
             at: Instant::now(),
         });
@@ -649,7 +650,8 @@ impl App {
                         ));
                     }
                     Err(e) => {
-                        self.load_error = Some(e.message.clone());
+                        self.load_error =
+                            Some(crate::report::escape_controls(&e.message).into_owned());
                         self.set_status(e.message, true);
                     }
                 }
@@ -744,7 +746,8 @@ impl App {
                         Vec::new()
                     }
                     Err(e) => {
-                        self.load_error = Some(e.message.clone());
+                        self.load_error =
+                            Some(crate::report::escape_controls(&e.message).into_owned());
                         self.set_status(e.message, true);
                         Vec::new()
                     }
