@@ -167,7 +167,8 @@ pub struct ImageDiff {
 /// (`COPY dir:<sha256> in /app`) masked, since they change whenever the inputs do.
 pub fn norm_instruction(s: &str) -> String {
     static DIGEST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"\b(file|dir|multi):[0-9a-f]{64}\b").unwrap()
+        // No word boundary before: the classic builder writes `--chown=1:1file:<hex>`.
+        regex::Regex::new(r"(file|dir|multi):[0-9a-f]{64}\b").unwrap()
     });
     let s = s.trim();
     let s = s.strip_prefix("/bin/sh -c ").unwrap_or(s);

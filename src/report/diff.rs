@@ -47,10 +47,21 @@ pub fn render_json(a: &Image, b: &Image, d: &ImageDiff) -> String {
 }
 
 fn name(img: &Image) -> String {
-    img.repo_tags
-        .first()
-        .cloned()
-        .unwrap_or_else(|| img.reference.clone())
+    match img.repo_tags.first() {
+        Some(t) => t.clone(),
+        // An untagged image named by its id (the image a build replaced): its short id.
+        None if img
+            .reference
+            .trim_start_matches("docker://")
+            .starts_with("sha256:") =>
+        {
+            format!(
+                "untagged {}",
+                short(&img.reference.replace("docker://", ""))
+            )
+        }
+        None => img.reference.clone(),
+    }
 }
 
 fn short(id: &str) -> String {
@@ -228,4 +239,22 @@ fn signed_human(n: i64) -> String {
         _ => "±",
     };
     format!("{sign}{}", super::human(n.unsigned_abs()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_untagged_image_is_named_by_its_short_id() {
+        let img = crate::model::Image {
+            reference: format!("sha256:{}", "ab".repeat(32)),
+            ..Default::default()
+        };
+        assert_eq!(super::name(&img), "untagged abababababab");
+        let tagged = crate::model::Image {
+            reference: "x".into(),
+            repo_tags: vec!["app:2".into()],
+            ..Default::default()
+        };
+        assert_eq!(super::name(&tagged), "app:2");
+    }
 }

@@ -7,12 +7,9 @@ use std::fmt::Write;
 
 /// First line of a command, shortened for a table cell.
 pub fn short_command(cmd: &str, width: usize) -> String {
-    let c = cmd
-        .trim()
-        .trim_start_matches("/bin/sh -c ")
-        .trim_start_matches("#(nop) ")
-        .trim();
-    let c: String = c.split_whitespace().collect::<Vec<_>>().join(" ");
+    // `/bin/sh -c #(nop)` prefixes dropped, `COPY dir:<64 hex>` shortened to `dir:…`,
+    // whitespace collapsed: the useful part of the line fits.
+    let c = crate::analysis::diff::norm_instruction(cmd);
     if c.chars().count() > width {
         let mut s: String = c.chars().take(width.saturating_sub(1)).collect();
         s.push('…');
@@ -125,4 +122,23 @@ pub fn render(img: &Image, waste: &Waste) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn copy_hashes_are_shortened_before_truncating() {
+        let hex = "476a9c3e".repeat(8);
+        assert_eq!(
+            super::short_command(&format!("/bin/sh -c #(nop) COPY dir:{hex} in /app "), 80),
+            "COPY dir:… in /app"
+        );
+        assert_eq!(
+            super::short_command(
+                &format!("/bin/sh -c #(nop) COPY --chown=1000:1000file:{hex} in /app/x "),
+                80
+            ),
+            "COPY --chown=1000:1000file:… in /app/x"
+        );
+    }
 }
