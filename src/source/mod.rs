@@ -261,9 +261,7 @@ fn load_daemon(
                 let via = format!("layer store ({})", store.driver);
                 let mut on_store = |ev: LoadEvent| match ev {
                     LoadEvent::Meta(mut m) => {
-                        m.id = info.id.clone();
-                        m.repo_tags = info.repo_tags.clone();
-                        m.loaded_via = via.clone();
+                        as_daemon_image(&mut m, info, &via, None);
                         on(LoadEvent::Meta(m))
                     }
                     other => on(other),
@@ -294,11 +292,8 @@ fn load_daemon(
             if let Ok(store) = TarFileStore::open(&path) {
                 let mut on_spooled = |ev: LoadEvent| match ev {
                     LoadEvent::Meta(mut m) => {
-                        m.id = info.id.clone();
-                        if !info.repo_tags.is_empty() {
-                            m.repo_tags = info.repo_tags.clone();
-                        }
-                        m.loaded_via = format!("{VIA_EXPORT}, kept from earlier");
+                        let via = format!("{VIA_EXPORT}, kept from earlier");
+                        as_daemon_image(&mut m, info, &via, None);
                         on(LoadEvent::Meta(m))
                     }
                     other => on(other),
@@ -349,19 +344,25 @@ fn load_daemon(
     }
     let mut on_daemon = |ev: LoadEvent| match ev {
         LoadEvent::Meta(mut m) => {
-            m.id = info.id.clone();
-            if !info.repo_tags.is_empty() {
-                m.repo_tags = info.repo_tags.clone();
-            }
-            m.loaded_via = VIA_EXPORT.into();
-            if let Some(n) = &note {
-                m.warnings.push(n.clone());
-            }
+            as_daemon_image(&mut m, &info, VIA_EXPORT, note.as_deref());
             on(LoadEvent::Meta(m))
         }
         other => on(other),
     };
     load_from_store(&store, None, reference, opts, &mut on_daemon)
+}
+
+/// What the daemon says of an image wins over what its config or archive says: its id,
+/// its tags; and how it was read.
+fn as_daemon_image(m: &mut Image, info: &daemon::DaemonImage, via: &str, note: Option<&str>) {
+    m.id = info.id.clone();
+    if !info.repo_tags.is_empty() {
+        m.repo_tags = info.repo_tags.clone();
+    }
+    m.loaded_via = via.to_string();
+    if let Some(n) = note {
+        m.warnings.push(n.to_string());
+    }
 }
 
 /// Whether daemon images are read through the export here (not the layer store).
@@ -415,14 +416,8 @@ pub fn load_daemon_pair(a: &str, b: &str, opts: &LoadOptions) -> Result<Option<(
             opts,
             &mut |ev| match ev {
                 LoadEvent::Meta(mut m) => {
-                    m.id = info.id.clone();
-                    if !info.repo_tags.is_empty() {
-                        m.repo_tags = info.repo_tags.clone();
-                    }
-                    m.loaded_via = "docker save export (both images at once)".into();
-                    if let Some(n) = &note {
-                        m.warnings.push(n.clone());
-                    }
+                    let via = "docker save export (both images at once)";
+                    as_daemon_image(&mut m, info, via, note.as_deref());
                     builder = Some(ImageBuilder::new(m))
                 }
                 LoadEvent::Layer(i, c) => {
