@@ -177,6 +177,7 @@ pub fn load_image_cached(
         platform,
         progress: Some(progress.clone()),
         cache,
+        keep_export: false,
     };
     if let ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) = &src {
         if let Ok(md) = std::fs::metadata(p) {
@@ -396,6 +397,7 @@ pub fn load_pair(a: &str, b: &str, global: &Global) -> Result<(Image, Image)> {
         platform,
         progress: None,
         cache: None,
+        keep_export: false,
     };
     if let Some(pair) = source::load_daemon_pair(a, b, &opts)? {
         return Ok(pair);

@@ -45,12 +45,13 @@ static MODE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 fn load(tag: &str, mode: DaemonRead) -> layerlens::model::Image {
     let _turn = MODE.lock().unwrap_or_else(|e| e.into_inner());
     source::set_daemon_read(mode);
-    source::load(
-        &ImageSource::Daemon(tag.to_string()),
-        tag,
-        &LoadOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("loading {tag} with {mode:?}: {e}"))
+    // As the explorer loads: keeping the export for previews.
+    let opts = LoadOptions {
+        keep_export: true,
+        ..Default::default()
+    };
+    source::load(&ImageSource::Daemon(tag.to_string()), tag, &opts)
+        .unwrap_or_else(|e| panic!("loading {tag} with {mode:?}: {e}"))
 }
 
 /// The bytes of `/path` as the explorer's preview reads them.
@@ -116,7 +117,18 @@ fn the_kept_export_is_gone_after_exit() {
     let tmp = tempfile::tempdir().unwrap();
     let tmp_s = tmp.path().to_str().unwrap();
     let args = ["report", "--daemon-read", "export", &tag];
+    // A one-shot command keeps no export unless told to (the explorer does).
     let out = layerlens_env(&args, &[("TMPDIR", tmp_s), ("LAYERLENS_TIMINGS", "1")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("export spooled"), "{err}");
+    let out = layerlens_env(
+        &args,
+        &[
+            ("TMPDIR", tmp_s),
+            ("LAYERLENS_TIMINGS", "1"),
+            ("LAYERLENS_KEEP_EXPORT", "1"),
+        ],
+    );
     assert!(out.status.success(), "{}", describe_output(&args, &out));
     let err = String::from_utf8_lossy(&out.stderr);
     let line = err

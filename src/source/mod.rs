@@ -157,6 +157,16 @@ pub struct LoadOptions {
     pub platform: Option<Platform>,
     pub progress: Option<Arc<Progress>>,
     pub cache: Option<LayerCache>,
+    /// Keep a daemon export for later reads (previews, extraction, opening the image
+    /// again): the explorer wants it, a one-shot command does not (also forced by
+    /// `LAYERLENS_KEEP_EXPORT=1`).
+    pub keep_export: bool,
+}
+
+impl LoadOptions {
+    fn keeps_export(&self) -> bool {
+        self.keep_export || std::env::var_os("LAYERLENS_KEEP_EXPORT").is_some_and(|v| v == "1")
+    }
 }
 
 /// Load an image completely: metadata, history, every layer and the file tree.
@@ -314,8 +324,12 @@ fn load_daemon(
             .store(export.image.size, std::sync::atomic::Ordering::Relaxed);
     }
     let info = export.image.clone();
-    let spool = spool::create(info.size);
-    let note = spool.as_ref().err().cloned();
+    let spool = if opts.keeps_export() {
+        spool::create(info.size)
+    } else {
+        Err(String::new())
+    };
+    let note = spool.as_ref().err().cloned().filter(|n| !n.is_empty());
     // Each layer shows as soon as it has streamed: an uncompressed layer blob's digest
     // is its diff id, which inspect already tied to a layer index.
     let painted = described.is_ok();
@@ -396,8 +410,12 @@ pub fn load_daemon_pair(a: &str, b: &str, opts: &LoadOptions) -> Result<Option<(
     if let Some(p) = &opts.progress {
         p.total.store(total, std::sync::atomic::Ordering::Relaxed);
     }
-    let spool = spool::create(total);
-    let note = spool.as_ref().err().cloned();
+    let spool = if opts.keeps_export() {
+        spool::create(total)
+    } else {
+        Err(String::new())
+    };
+    let note = spool.as_ref().err().cloned().filter(|n| !n.is_empty());
     let store = match &spool {
         Ok(s) => CollectedStore::collect(s.tee(stream), opts.progress.clone())?,
         Err(_) => CollectedStore::collect(stream, opts.progress.clone())?,

@@ -32,6 +32,7 @@ pub fn load(
                 cache: None,
                 platform,
                 progress: Some(progress.clone()),
+                keep_export: true,
             };
             source::load_with(&src, &reference, &opts, &mut |ev| match ev {
                 LoadEvent::Meta(m) => send(LoadMsg::Meta(Box::new(m))),
@@ -65,6 +66,7 @@ pub fn load_diff(
             platform: platform.clone(),
             progress: Some(progress.clone()),
             cache: Some(cache.clone()),
+            keep_export: true,
         };
         let load = |r: &str| -> Result<Image> {
             progress.start(r);
