@@ -378,3 +378,33 @@ fn control_bytes_from_the_input_are_escaped_in_errors() {
     assert!(err.contains("\\x1b[2J"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 }
+
+/// An OCI layout that names its image by a bare tag is titled `PATH:TAG`, not `latest`;
+/// a full name in the index (containerd's) is kept.
+#[test]
+fn oci_images_named_by_a_bare_tag_show_their_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(Format::OciDir, Compression::Gzip, dir.path());
+    let tags = |arg: &str| -> Vec<String> {
+        let (code, out, err) = run(&["report", "--format", "json", arg]);
+        assert_eq!(code, 0, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        v["image"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(tags(p.to_str().unwrap()), vec!["bad:1".to_string()]);
+    // As skopeo and umoci write it: only the ref name, a bare tag.
+    let index = p.join("index.json");
+    let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&index).unwrap()).unwrap();
+    v["manifests"][0]["annotations"] =
+        serde_json::json!({"org.opencontainers.image.ref.name": "latest"});
+    std::fs::write(&index, serde_json::to_vec(&v).unwrap()).unwrap();
+    assert_eq!(
+        tags(p.to_str().unwrap()),
+        vec![format!("{}:latest", p.display())]
+    );
+}

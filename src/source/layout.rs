@@ -288,13 +288,16 @@ fn resolve_oci(
             manifests[0].clone()
         }
     };
-    let repo_tags = [REF_NAME, CONTAINERD_NAME]
+    // A full name (containerd's, or a ref name like `app:1`) beats a bare tag.
+    let names: Vec<&str> = [CONTAINERD_NAME, REF_NAME]
         .iter()
-        .find_map(|k| {
-            chosen["annotations"][*k]
-                .as_str()
-                .map(|s| vec![s.to_string()])
-        })
+        .filter_map(|k| chosen["annotations"][*k].as_str())
+        .collect();
+    let repo_tags = names
+        .iter()
+        .find(|n| n.contains(':') || n.contains('/'))
+        .or(names.first())
+        .map(|n| vec![n.to_string()])
         .unwrap_or_default();
     let host = Platform::host();
     let explicit = platform.is_some();

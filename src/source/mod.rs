@@ -224,7 +224,9 @@ pub fn load_with(
         ImageSource::DockerArchive(path, sel) | ImageSource::OciArchive(path, sel) => {
             check_file(path)?;
             let store = TarFileStore::open(path)?;
-            load_from_store(&store, sel.as_deref(), reference, opts, on)
+            load_from_store(&store, sel.as_deref(), reference, opts, &mut |ev| {
+                on(qualify_bare_tags(ev, path))
+            })
         }
         ImageSource::OciDir(path, sel) => {
             if !path.is_dir() {
@@ -237,8 +239,25 @@ pub fn load_with(
                 )));
             }
             let store = DirStore { root: path.clone() };
-            load_from_store(&store, sel.as_deref(), reference, opts, on)
+            load_from_store(&store, sel.as_deref(), reference, opts, &mut |ev| {
+                on(qualify_bare_tags(ev, path))
+            })
         }
+    }
+}
+
+/// An OCI layout names its image by a bare tag (`latest`): say whose, `PATH:latest`.
+fn qualify_bare_tags(ev: LoadEvent, path: &Path) -> LoadEvent {
+    match ev {
+        LoadEvent::Meta(mut m) => {
+            for t in &mut m.repo_tags {
+                if !t.contains(':') && !t.contains('/') {
+                    *t = format!("{}:{t}", path.display());
+                }
+            }
+            LoadEvent::Meta(m)
+        }
+        other => other,
     }
 }
 
