@@ -13,7 +13,8 @@
 # The images come from bench/run.sh: `BENCH_PREPARE_ONLY=1 bench/run.sh` builds
 # layerlens-bench/large and layerlens-bench/many-files into the daemon. This script builds
 # the :v2 tags when absent (`FROM layerlens-bench/IMG` + `RUN echo v2 > /opt/version`,
-# DOCKER_BUILDKIT=0, --network none), as bench/diff.sh does.
+# with a `mkdir -p /opt &&` first for many-files; DOCKER_BUILDKIT=0, --network none), as
+# bench/diff.sh does.
 #
 # environment:
 #   LAYERLENS_BENCH_DIR  work dir (default /tmp/layerlens-bench; results in its daemon/ dir)
@@ -100,12 +101,20 @@ refresh_bin() {
     if (($(date +%s) - ${st%% *} >= 5)); then break; fi
     sleep 1
   done
-  BIN_N=$((BIN_N + 1))
-  cp -f "$LL_SRC" "$LL.tmp" && mv -f "$LL.tmp" "$LL"
-  BIN_STAMP=$(stamp_of "$LL_SRC")
-  BIN=b$BIN_N
   local sum mt
-  sum=$(sha256sum "$LL" | cut -c1-12)
+  st=$(stamp_of "$LL_SRC")
+  cp -f "$LL_SRC" "$LL.new"
+  sum=$(sha256sum "$LL.new" | cut -c1-12)
+  BIN_STAMP=$st
+  if [ "$sum" = "${BIN_SUM:-}" ]; then # relinked, same bytes: same binary
+    rm -f "$LL.new"
+    log "binary $BIN unchanged (same sha256)"
+    return
+  fi
+  mv -f "$LL.new" "$LL"
+  BIN_SUM=$sum
+  BIN_N=$((BIN_N + 1))
+  BIN=b$BIN_N
   mt=$(date -u -d "@${BIN_STAMP%% *}" '+%Y-%m-%d %H:%M:%S UTC')
   echo "$BIN sha256:$sum built $mt" >>"$BINS_FILE"
   log "binary $BIN: sha256:$sum (mtime $mt)"
@@ -124,9 +133,12 @@ for img in "${IMAGES[@]}"; do
   image_id "$tag" >/dev/null ||
     die "$tag is not in the daemon: run 'BENCH_PREPARE_ONLY=1 bench/run.sh $img' first"
   if ! image_id "$tag:v2" >/dev/null; then
-    log "building $tag:v2 (FROM $tag + RUN echo v2 > /opt/version)"
+    # large:v2 exactly as bench/diff.sh builds it; many-files has no /opt.
+    run='echo v2 > /opt/version'
+    [ "$img" = many-files ] && run='mkdir -p /opt && echo v2 > /opt/version'
+    log "building $tag:v2 (FROM $tag + RUN $run)"
     ctx=$(mktemp -d "$DW/ctx.XXXXXX")
-    printf 'FROM %s\nRUN echo v2 > /opt/version\n' "$tag" >"$ctx/Dockerfile"
+    printf 'FROM %s\nRUN %s\n' "$tag" "$run" >"$ctx/Dockerfile"
     docker build -q --network none --force-rm -t "$tag:v2" "$ctx" >"$DW/logs/build-$img-v2.log" 2>&1 ||
       { tail -20 "$DW/logs/build-$img-v2.log" >&2; die "docker build of $tag:v2 failed"; }
     rm -rf "$ctx"
@@ -209,6 +221,7 @@ TM="tmux -L lldaemon"
 SCREEN=""
 WAITED=""
 MISS_SCREEN="" # set to a name to save the first screen wait_screen rejects
+EXIT_FILE=""   # /usr/bin/time's output file of the tool in tmux: non-empty once it exited
 grab() { SCREEN=$($TM capture-pane -p -t b 2>/dev/null || true); }
 save_screen() { grab; printf '%s\n' "$SCREEN" >"$DW/screens/$1.txt"; }
 
@@ -233,6 +246,8 @@ wait_screen() {
     fi
     now_ms
     ((NOW < deadline)) || return 1
+    # The tool has exited (an error, a crash): nothing more will come.
+    if [ -n "$EXIT_FILE" ] && [ -s "$EXIT_FILE" ]; then grab; return 1; fi
     sleep 0.02
   done
 }
@@ -271,6 +286,7 @@ explorer() {
   CMDLINE[$img/explorer-$mode]="$LL --daemon-read $mode docker://layerlens-bench/$img"
   before_run
   rm -f "$tf"
+  EXIT_FILE=$tf
   $TM kill-server 2>/dev/null || true
   now_ms
   start=$NOW
@@ -324,6 +340,9 @@ explorer() {
       save_screen "$id-4-search"
     fi
   fi
+  if [ -s "$tf" ]; then
+    log "[$img] the explorer ($mode) exited by itself; stderr: $(tail -3 "$DW/logs/$id.stderr" | tr '\n' ' ')"
+  fi
   end_session "$tf" q
   log "[$img] run $r explorer $mode ($BIN): first paint ${fp} ms, interactive ${it} ms, loaded ${ld} ms, preview ${p1} / ${p2} ms, $((RSS_KIB / 1024)) MiB, ${via:-no via}"
   echo "$img,layerlens,$mode,$r,$BIN,$fp,$it,$ld,$p1,$p2,$RSS_KIB,${via:-},$NOISY" >>"$UI_CSV"
@@ -334,6 +353,7 @@ dive_ui() {
   CMDLINE[$img/dive]="$DIVE docker://layerlens-bench/$img"
   before_run
   rm -f "$tf"
+  EXIT_FILE=$tf
   $TM kill-server 2>/dev/null || true
   now_ms
   start=$NOW
@@ -354,16 +374,18 @@ dive_ui() {
 bench_image() {
   local img=$1 tag=layerlens-bench/$1 r mode runs_slow
   if [ "$img" = many-files ]; then runs_slow=$SLOW_RUNS; else runs_slow=$RUNS; fi
-  log "[$img] warm-up: report in both modes (outputs kept in $DW/out/ for a cross-check)"
-  "$LL" report --format json --daemon-read storage "docker://$tag" >"$DW/out/$img.storage.json" 2>"$DW/logs/$img.warmup-storage.err" ||
-    log "[$img] warm-up report --daemon-read storage failed: $(tail -3 "$DW/logs/$img.warmup-storage.err")"
-  "$LL" report --format json --daemon-read export "docker://$tag" >"$DW/out/$img.export.json" 2>"$DW/logs/$img.warmup-export.err" ||
-    log "[$img] warm-up report --daemon-read export failed: $(tail -3 "$DW/logs/$img.warmup-export.err")"
+  # Warm-up (untimed): the layer store of both tags. The export path is not warmed up (a
+  # docker save costs 20-90 s); the images' files are in the page cache since their build.
+  log "[$img] warm-up: report --daemon-read storage of $tag and $tag:v2"
+  "$LL" report --format json --daemon-read storage "docker://$tag" >/dev/null 2>"$DW/logs/$img.warmup.err" ||
+    log "[$img] warm-up report --daemon-read storage failed: $(tail -3 "$DW/logs/$img.warmup.err")"
   "$LL" report --format json --daemon-read storage "docker://$tag:v2" >/dev/null 2>&1 || true
+  rm -f "$DW/out/$img".*.json
   for ((r = 1; r <= RUNS; r++)); do # interleaved rounds
-    measure_cmd "$img" report-storage "$r" "$LL report --format json --daemon-read storage docker://$tag >/dev/null"
+    # The reports' JSON is kept (a few hundred KB) for the storage/export cross-check.
+    measure_cmd "$img" report-storage "$r" "$LL report --format json --daemon-read storage docker://$tag >$DW/out/$img.storage.json"
     if ((r <= runs_slow)); then
-      measure_cmd "$img" report-export "$r" "$LL report --format json --daemon-read export docker://$tag >/dev/null"
+      measure_cmd "$img" report-export "$r" "$LL report --format json --daemon-read export docker://$tag >$DW/out/$img.export.json"
       measure_cmd "$img" docker-save "$r" "docker save $tag >/dev/null"
     fi
     explorer "$img" storage "$r"
@@ -385,8 +407,8 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 MINUTES=$(((SECONDS - T_START + 59) / 60))
 $TM kill-server 2>/dev/null || true
 
-# Cross-check: storage and export reports of the same image must agree (the read path
-# aside).
+# Cross-check: the storage and export reports of the same image must agree (the read
+# path aside).
 XCHECK=""
 for img in "${IMAGES[@]}"; do
   a=$DW/out/$img.storage.json b=$DW/out/$img.export.json
@@ -398,7 +420,7 @@ for img in "${IMAGES[@]}"; do
       log "[$img] the storage and export reports differ: diff <(jq -S . $a) <(jq -S . $b)"
     fi
   else
-    XCHECK+="$img: a warm-up report failed; "
+    XCHECK+="$img: a report failed; "
   fi
 done
 log "cross-check of the reports: $XCHECK"
@@ -406,7 +428,7 @@ log "cross-check of the reports: $XCHECK"
 # ---------------------------------------------------------------- report
 COMMANDS=$(for img in "${IMAGES[@]}"; do
   for row in report-storage report-export docker-save explorer-storage explorer-export diff-storage diff-export docker-save-2 dive; do
-    [ -n "${CMDLINE[$img/$row]:-}" ] && echo "${CMDLINE[$img/$row]}"
+    if [ -n "${CMDLINE[$img/$row]:-}" ]; then echo "${CMDLINE[$img/$row]}"; fi
   done
 done)
 DRIVER=$(docker info -f '{{.Driver}}' 2>/dev/null || echo '?')
@@ -447,7 +469,7 @@ def ui_best(img, tool, mode, key):
     return min(v) if v else None
 
 def bins_of(rows):
-    return ",".join(sorted({r["bin"] for r in rows if r["bin"] not in ("", "-")}))
+    return ",".join(sorted({r["bin"] for r in rows if r["bin"] not in ("", "-")}, key=lambda b: int(b[1:])))
 
 multi_bin = len(bins) > 1
 def s(v, fmt="{:.2f}"):
@@ -459,16 +481,19 @@ L = ["<!-- daemon -->", "## Daemon images (`bench/daemon.sh`)", ""]
 L += [f"`bench/daemon.sh` ({E['DATE']}, commit `{E['COMMIT']}`{E['DIRTY']}; Docker Engine {E['DOCKER_V']},",
       f"storage driver `{E['DRIVER']}`; {E['DIVE_V']}; {E['MINUTES']} min in all). Images of the daemon",
       "(`layerlens-bench/large`, `layerlens-bench/many-files`, built by `bench/run.sh`, and their `:v2`",
-      "tags: `FROM layerlens-bench/IMG` + `RUN echo v2 > /opt/version`) read two ways:",
+      "tags: `FROM layerlens-bench/IMG` + `RUN echo v2 > /opt/version`, after a `mkdir -p /opt` for",
+      "many-files) read two ways:",
       "`--daemon-read storage` (Docker's own layer store: tar-split metadata, file contents from",
       "the driver's directory) and `--daemon-read export` (the `docker save` stream).",
       "",
-      f"Best of {E['RUNS']} runs per row (wall time, and peak RSS from `/usr/bin/time -v`), interleaved",
-      f"rounds; the many-files rows that go through `docker save` (export rows and the `docker save`",
-      f"references, ~90 s each) ran {E['SLOW_RUNS']} time(s) only. Each run first waited for the CPUs",
-      f"to be <15% busy (runs that started on a busier machine after {E['BENCH_QUIET_TIMEOUT']} s: {E['NOISY_RUNS']});",
-      f"load average {E['LOAD_START']} at start, {E['LOAD_END']} at end. Page cache warm: one untimed report",
-      "per mode first. For `docker save` the RSS is the CLI's only (the daemon does the work).",
+      f"Best of {E['RUNS']} run(s) per row (wall time, and peak RSS from `/usr/bin/time -v`),",
+      "interleaved rounds; the many-files rows that go through `docker save` (export rows and",
+      f"the `docker save` references, 1.5-2.5 min each) ran {E['SLOW_RUNS']} time(s) only (see the `runs`",
+      "columns). Each run first waited for the CPUs to be <15% busy (runs that started on a",
+      f"busier machine after {E['BENCH_QUIET_TIMEOUT']} s: {E['NOISY_RUNS']}); load average {E['LOAD_START']} at start,",
+      f"{E['LOAD_END']} at end. Page cache: one untimed `report --daemon-read storage` of both tags",
+      "first; the export path is not warmed up (the images' files are in the page cache since",
+      "their build). For `docker save` the CPU and RSS are the CLI's only (the daemon does the work).",
       ""]
 if multi_bin:
     L += ["The layerlens binary was rebuilt during the run; the `bin` columns say which rows used which:", ""]
@@ -526,6 +551,10 @@ for img in images:
             line += f" {bins_of(rows)} |"
         L.append(line)
 L += [""]
+want = {"storage": "via layer store", "export": "via docker save export"}
+for r in ui_rows:
+    if r["tool"] == "layerlens" and not r["via"].startswith(want[r["mode"]]):
+        L += [f"**Title bar**: {r['image']} `--daemon-read {r['mode']}` run {r['run']} said `{r['via'] or '(no via)'}`, expected `{want[r['mode']]}…`.", ""]
 
 # Targets
 def verdict(ok):
@@ -553,7 +582,7 @@ for img in images:
         p = ui_best(img, "layerlens", "export", k)
         T.append(f"| {img} | export | {label} preview after the load < 100 ms | {ms(p) + ' ms' if p is not None else 'no content within the timeout'} | {verdict(None if p is None else p < 100)} |")
 L += ["Targets:", ""] + T + [""]
-L += [f"Cross-check (warm-up `report --format json` of each mode, `loaded_via` aside): {E['XCHECK'].rstrip('; ')}.", ""]
+L += [f"Cross-check (the JSON of the last `report` run of each mode, `loaded_via` aside): {E['XCHECK'].rstrip('; ')}.", ""]
 L += ["Commands (`…/daemon/layerlens` is the snapshot of the binary; each run under",
       "`/usr/bin/time -v`):", "", "```sh", E["COMMANDS"], "```", "",
       "Raw runs: `$LAYERLENS_BENCH_DIR/daemon/` (`commands-raw.csv`, `explorer-raw.csv`, the screens",
