@@ -238,10 +238,12 @@ fn no_daemon_opens_the_bundled_sample() {
 
     // ?: help; Escape (alone) closes it.
     t.type_text("?");
-    let s = t.wait_text("Help (Esc to close)");
+    let s = t.wait_text("Help: explorer (Esc/q to close)");
     assert!(s.contains("search for a file and jump to it"), "{s}");
     t.key("Escape");
-    t.wait_for("the help to close", |s| !s.contains("Help (Esc to close)"));
+    t.wait_for("the help to close", |s| {
+        !s.contains("Help: explorer (Esc/q to close)")
+    });
 
     // q: back to the shell.
     t.type_text("q");

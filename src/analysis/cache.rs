@@ -3,8 +3,8 @@
 //! nothing extra on disk or on pull.
 
 use crate::model::Image;
+use crate::model::ImageSummary;
 use crate::model::image::chain_id;
-use crate::source::daemon::ImageSummary;
 use std::collections::HashMap;
 
 /// Chain ids of a list of diff ids, bottom first.

@@ -70,18 +70,7 @@ pub struct DaemonImage {
     pub diff_ids: Vec<String>,
 }
 
-/// One row of `docker images`.
-#[derive(Debug, Clone, Default)]
-pub struct ImageSummary {
-    pub id: String,
-    pub repo_tags: Vec<String>,
-    pub size: u64,
-    /// Unix seconds.
-    pub created: i64,
-    pub layer_count: Option<usize>,
-    /// RootFS.Layers when inspect answered in time (empty otherwise).
-    pub diff_ids: Vec<String>,
-}
+pub use crate::model::ImageSummary;
 
 /// An image being exported from the daemon: what inspect said, and the tar stream.
 pub struct DaemonExport {

@@ -1,6 +1,6 @@
 //! Background jobs: they run on their own threads and report with messages.
 
-use super::app::{LoadMsg, Msg};
+use super::msg::{DiffLoaded, LoadMsg, Msg};
 use crate::error::{Error, Result, from_io};
 use crate::model::{EntryKind, Image, NodeId};
 use crate::source::{self, ImageSource, LoadEvent, LoadOptions, Progress};
@@ -50,7 +50,7 @@ pub fn load_diff(
     generation: u64,
     a: String,
     b: String,
-    loaded_a: Option<Image>,
+    loaded_a: Option<Arc<Image>>,
     progress: Arc<Progress>,
     platform: Option<source::layout::Platform>,
 ) {
@@ -68,10 +68,12 @@ pub fn load_diff(
             cache: Some(cache.clone()),
             keep_export: true,
         };
-        let load = |r: &str| -> Result<Image> {
+        let load = |r: &str| -> Result<Arc<Image>> {
             progress.start(r);
             let src = ImageSource::parse(r)?;
-            source::load(&src, r, &opts).map_err(|e| e.context(format!("loading {r}")))
+            source::load(&src, r, &opts)
+                .map(Arc::new)
+                .map_err(|e| e.context(format!("loading {r}")))
         };
         let pair = match loaded_a {
             Some(ia) => load(&b).map(|ib| (ia, ib)),
@@ -79,14 +81,14 @@ pub fn load_diff(
                 progress.start(&format!("{a} and {b} (one export)"));
                 source::load_daemon_pair(&a, &b, &opts)
             } {
-                Ok(Some(pair)) => Ok(pair),
+                Ok(Some((ia, ib))) => Ok((Arc::new(ia), Arc::new(ib))),
                 Ok(None) => load(&a).and_then(|ia| Ok((ia, load(&b)?))),
                 Err(e) => Err(e),
             },
         };
         let result = pair.map(|(ia, ib)| {
             let diff = crate::analysis::diff::diff(&ia, &ib);
-            Box::new(super::app::DiffLoaded { a: ia, b: ib, diff })
+            Box::new(DiffLoaded { a: ia, b: ib, diff })
         });
         let _ = tx.send(Msg::DiffReady { generation, result });
     });
@@ -94,7 +96,7 @@ pub fn load_diff(
 
 type Side = Option<(ImageSource, String, Vec<u8>)>;
 
-pub fn preview_pair(tx: Sender<Msg>, generation: u64, old: Side, new: Side) {
+pub fn preview_pair(tx: Sender<Msg>, generation: u64, token: u64, old: Side, new: Side) {
     std::thread::spawn(move || {
         let read = |s: Side| {
             s.map(|(src, blob, path)| source::read::read_head(&src, &blob, &path, PREVIEW_LIMIT))
@@ -103,6 +105,7 @@ pub fn preview_pair(tx: Sender<Msg>, generation: u64, old: Side, new: Side) {
         let new = read(new);
         let _ = tx.send(Msg::PreviewPair {
             generation,
+            token,
             old,
             new,
         });
@@ -117,7 +120,7 @@ pub fn local_images(tx: Sender<Msg>, generation: u64) {
     });
 }
 
-pub fn analyze(tx: Sender<Msg>, generation: u64, image: Image) {
+pub fn analyze(tx: Sender<Msg>, generation: u64, image: Arc<Image>) {
     std::thread::spawn(move || {
         let w = crate::analysis::waste::analyze(&image);
         let _ = tx.send(Msg::Load {
@@ -135,11 +138,19 @@ pub fn list_images(tx: Sender<Msg>) {
 
 pub const PREVIEW_LIMIT: usize = 64 * 1024;
 
-pub fn preview(tx: Sender<Msg>, generation: u64, src: ImageSource, blob: String, path: Vec<u8>) {
+pub fn preview(
+    tx: Sender<Msg>,
+    generation: u64,
+    token: u64,
+    src: ImageSource,
+    blob: String,
+    path: Vec<u8>,
+) {
     std::thread::spawn(move || {
         let r = source::read::read_head(&src, &blob, &path, PREVIEW_LIMIT);
         let _ = tx.send(Msg::Preview {
             generation,
+            token,
             result: r,
         });
     });

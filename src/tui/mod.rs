@@ -6,12 +6,23 @@
 //! are dropped.
 
 pub mod app;
-pub mod diffview;
+pub mod details;
+pub mod diff;
+pub mod files;
+pub mod help;
 pub mod jobs;
 pub mod keymap;
+pub mod layers;
+pub mod layout;
+pub mod msg;
+pub mod picker;
+pub mod preview;
+pub mod prompt;
+pub mod summary;
 pub mod theme;
 pub mod treeview;
 pub mod view;
+pub mod widgets;
 
 use crate::error::{Error, ErrorKind, Result};
 use app::{App, Cmd, Msg};
@@ -25,7 +36,6 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use std::io::Stdout;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -264,23 +274,23 @@ fn run_cmds(
             ),
             Cmd::ListImages => jobs::list_images(tx.clone()),
             Cmd::Analyze { generation } => {
-                if let Some(img) = app.image() {
-                    jobs::analyze(tx.clone(), generation, img.clone());
+                if let Some(img) = app.image_arc() {
+                    jobs::analyze(tx.clone(), generation, img);
                 }
             }
             Cmd::Preview {
                 generation,
+                token,
                 source,
                 blob,
                 path,
-            } => jobs::preview(tx.clone(), generation, source, blob, path),
+            } => jobs::preview(tx.clone(), generation, token, source, blob, path),
             Cmd::LocalImages { generation } => jobs::local_images(tx.clone(), generation),
             Cmd::LoadDiff { generation, a, b } => {
                 // The open image is A: hand it over instead of loading it again.
                 let loaded_a = app
-                    .image()
-                    .filter(|i| i.is_complete() && i.reference == a)
-                    .cloned();
+                    .image_arc()
+                    .filter(|i| i.is_complete() && i.reference == a);
                 jobs::load_diff(
                     tx.clone(),
                     generation,
@@ -293,25 +303,18 @@ fn run_cmds(
             }
             Cmd::PreviewPair {
                 generation,
+                token,
                 old,
                 new,
-            } => jobs::preview_pair(tx.clone(), generation, old, new),
+            } => jobs::preview_pair(tx.clone(), generation, token, old, new),
             Cmd::Extract {
                 layer,
                 node,
                 dest,
                 overwrite,
             } => {
-                if let (Some(img), Some(src)) = (app.image(), app.source.clone()) {
-                    jobs::extract(
-                        tx.clone(),
-                        Arc::new(img.clone()),
-                        src,
-                        layer,
-                        node,
-                        dest,
-                        overwrite,
-                    );
+                if let (Some(img), Some(src)) = (app.image_arc(), app.source.clone()) {
+                    jobs::extract(tx.clone(), img, src, layer, node, dest, overwrite);
                 }
             }
             Cmd::Suspend => {
