@@ -64,6 +64,8 @@ pub struct App {
     pub shared: Vec<Vec<String>>,
     pub keymap: Keymap,
     pub theme: Theme,
+    /// Where the user's config file is (named in the help).
+    pub config_path: Option<std::path::PathBuf>,
     pub size: Rect,
     pub picker: Picker,
     /// Daemon available (picker can list images).
@@ -109,6 +111,7 @@ impl App {
             screen: Screen::Explorer,
             keymap,
             theme,
+            config_path: None,
             size,
             diff: None,
             diff_refs: None,

@@ -129,12 +129,11 @@ pub fn lines(ctx: Ctx, on: HelpFor, config: Option<&std::path::Path>) -> Vec<Lin
     lines
 }
 
-pub fn draw(f: &mut Frame, ctx: Ctx, on: HelpFor, scroll: usize) {
+pub fn draw(f: &mut Frame, ctx: Ctx, on: HelpFor, config: Option<&std::path::Path>, scroll: usize) {
     let size = f.area();
     let area = overlay_area(size);
     f.render_widget(Clear, area);
-    let config = super::config_path();
-    let lines = lines(ctx, on, config.as_deref());
+    let lines = lines(ctx, on, config);
     let max = lines
         .len()
         .saturating_sub(area.height.saturating_sub(2) as usize);

@@ -6,6 +6,7 @@
 //! are dropped.
 
 pub mod app;
+pub mod config;
 pub mod details;
 pub mod diff;
 pub mod files;
@@ -39,46 +40,7 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// `$LAYERLENS_CONFIG`, else `$XDG_CONFIG_HOME/layerlens/config.toml`, else
-/// `~/.config/layerlens/config.toml`.
-pub fn config_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LAYERLENS_CONFIG") {
-        return Some(PathBuf::from(p));
-    }
-    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
-        return Some(PathBuf::from(x).join("layerlens/config.toml"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/layerlens/config.toml"))
-}
-
-/// Keymap and theme from the user's config file (defaults when there is none).
-pub fn load_config() -> Result<(keymap::Keymap, theme::Theme)> {
-    let user: Option<toml::Table> = match config_path() {
-        Some(p) if p.exists() => {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?;
-            Some(
-                text.parse()
-                    .map_err(|e| Error::usage(format!("{}: invalid TOML: {e}", p.display())))?,
-            )
-        }
-        _ => None,
-    };
-    let km = keymap::Keymap::new(user.as_ref())?;
-    let theme_name = user
-        .as_ref()
-        .and_then(|u| u.get("theme"))
-        .and_then(|t| t.as_str())
-        .map(String::from);
-    if let Some(n) = &theme_name {
-        if theme::Theme::by_name(n).is_none() {
-            return Err(Error::usage(format!(
-                "unknown theme {n:?} in the config: use dark, light or mono"
-            )));
-        }
-    }
-    Ok((km, theme::Theme::resolve(theme_name.as_deref())))
-}
+pub use config::{config_path, load_config};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -151,6 +113,7 @@ pub fn run_start(
     }
     let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
     let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
+    app.config_path = config_path();
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut first: Vec<Cmd> = Vec::new();
     match start {

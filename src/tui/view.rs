@@ -67,7 +67,7 @@ pub fn draw(f: &mut Frame, app: &App) {
                 Screen::Diff => HelpFor::Diff,
                 Screen::Picker => HelpFor::Picker,
             };
-            super::help::draw(f, ctx, on, *scroll)
+            super::help::draw(f, ctx, on, app.config_path.as_deref(), *scroll)
         }
         Some(Overlay::Preview(p)) => super::preview::draw(f, ctx, p),
         Some(Overlay::ConfirmOverwrite { dest, .. }) => {
