@@ -518,3 +518,55 @@ pub fn timing(what: &str, since: std::time::Instant) {
         );
     }
 }
+
+/// Run what the command line asks for: the explorer, one of the headless commands, or
+/// on a terminal the diff screen for `diff` and `build` without `--format`. The exit
+/// code of a command that ran (errors are the caller's to print).
+pub fn dispatch(args: Cli) -> Result<i32> {
+    use std::io::IsTerminal;
+    if args.global.default_config {
+        print!("{}", crate::tui::keymap::DEFAULT_CONFIG);
+        return Ok(0);
+    }
+    let mode: crate::source::DaemonRead = args.global.daemon_read.parse()?;
+    crate::source::set_daemon_read(mode);
+    let platform = |g: &Global| -> Result<Option<crate::source::layout::Platform>> {
+        g.platform
+            .as_deref()
+            .map(crate::source::layout::Platform::parse)
+            .transpose()
+    };
+    let tty = std::io::stdout().is_terminal();
+    match args.command {
+        // Without --format on a terminal, a diff opens the explorer's diff mode.
+        Some(Command::Diff {
+            a,
+            b,
+            format: None,
+            output: None,
+        }) if tty => {
+            let b = expand_shorthand(&a, &b)?;
+            let p = platform(&args.global)?;
+            crate::tui::run_start(crate::tui::Start::Diff(a, b), p, sample_path())
+        }
+        // A build on a terminal opens the diff of the tag's old and new images.
+        Some(Command::Build {
+            format: None,
+            args: build_args,
+        }) if tty => match build(&build_args)? {
+            BuildOutcome::Compare { old, new } => {
+                let p = platform(&args.global)?;
+                crate::tui::run_start(crate::tui::Start::Diff(old, new), p, sample_path())
+            }
+            BuildOutcome::Message(m) => {
+                eprintln!("layerlens: {m}");
+                Ok(0)
+            }
+        },
+        Some(cmd) => run_command(cmd, &args.global),
+        None => {
+            let p = platform(&args.global)?;
+            crate::tui::run(args.image.clone(), p, sample_path())
+        }
+    }
+}
