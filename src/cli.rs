@@ -370,6 +370,12 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 report::human(w.reclaimable_bytes)
             );
             text.push_str(&report::ci::render(&results, from.as_deref()));
+            if results
+                .iter()
+                .any(|r| r.outcome == report::ci::Outcome::Fail)
+            {
+                text.push_str(&report::text::ci_culprits(&img, &w));
+            }
             write_stdout(&text)?;
             Ok(
                 if results

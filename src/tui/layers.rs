@@ -4,7 +4,6 @@
 use super::widgets::{Ctx, highlight, scroll_to};
 use crate::model::Image;
 use crate::report::human;
-use crate::report::text::short_command;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -133,27 +132,9 @@ pub fn layer_size(img: &Image, l: usize) -> u64 {
     }
 }
 
-/// The instruction as the layers pane shows it: the Dockerfile keyword kept (`RUN`
-/// included, as the details pane shows it), `/bin/sh -c`, `#(nop)`, build-arg prefixes
-/// and BuildKit's `# buildkit` dropped, hashes shortened.
+/// The instruction as the layers pane shows it (`RUN` kept, as in the details pane).
 pub fn row_command(created_by: &str, width: usize) -> String {
-    let c = created_by.trim();
-    let c = c.strip_suffix("# buildkit").unwrap_or(c).trim_end();
-    let c = c.strip_prefix("RUN ").unwrap_or(c);
-    let shown = if c.starts_with('|') && c.contains("/bin/sh -c ") {
-        let rest = &c[c.find("/bin/sh -c ").unwrap_or(0) + "/bin/sh -c ".len()..];
-        format!("RUN {rest}")
-    } else if let Some(rest) = c.strip_prefix("/bin/sh -c ") {
-        match rest.trim_start().strip_prefix("#(nop)") {
-            Some(nop) => nop.trim().to_string(),
-            None => format!("RUN {rest}"),
-        }
-    } else if created_by.trim_start().starts_with("RUN ") {
-        format!("RUN {c}")
-    } else {
-        c.to_string()
-    };
-    short_command(&shown, width.max(4))
+    crate::report::text::display_command(created_by, width)
 }
 
 pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, img: &Image, pane: &LayersPane, focused: bool) {
