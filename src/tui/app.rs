@@ -86,6 +86,8 @@ pub struct App {
     /// The image once loaded, shared with analysis, extraction and diff jobs.
     pub loaded: Option<Arc<Image>>,
     pub waste: Option<Waste>,
+    /// The waste's reclaimable bytes grouped by cause (computed once it arrives).
+    pub causes: Vec<crate::analysis::waste::ReclaimableCause>,
     /// Note shown in the title (e.g. "no Docker daemon: showing the bundled sample").
     pub note: Option<String>,
 
@@ -129,6 +131,7 @@ impl App {
             builder: None,
             loaded: None,
             waste: None,
+            causes: Vec::new(),
             note: None,
             focus: Pane::Layers,
             layers: LayersPane::default(),
@@ -177,6 +180,7 @@ impl App {
         self.builder = None;
         self.loaded = None;
         self.waste = None;
+        self.causes.clear();
         self.shared.clear();
         self.layers = LayersPane::default();
         self.counts = None;
@@ -279,7 +283,7 @@ impl App {
                 let len = self
                     .waste
                     .as_ref()
-                    .map(super::summary::list_len)
+                    .map(|w| super::summary::list_len(w, &self.causes))
                     .unwrap_or(0);
                 self.summary_scroll = (self.summary_scroll as isize)
                     .saturating_add(delta)
@@ -470,6 +474,7 @@ impl App {
                 }
             }
             LoadMsg::Waste(w) => {
+                self.causes = crate::analysis::waste::reclaimable_by_cause(&w);
                 self.waste = Some(*w);
                 Vec::new()
             }

@@ -107,6 +107,7 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
     let summary = |focused| super::summary::Summary {
         img,
         waste: app.waste.as_ref(),
+        causes: &app.causes,
         load_failed: app.load_error.is_some(),
         focused,
         scroll: app.summary_scroll,
@@ -353,7 +354,11 @@ pub fn footer_hints(app: &App, ctx: Ctx) -> (Vec<(String, String)>, usize) {
             match app.focus {
                 Pane::Layers => {
                     h.push(move_hint("layer"));
-                    h.extend(ctx.hints(&[Action::ToggleChanges, Action::Diff, Action::Picker]));
+                    h.extend(ctx.hints(&[Action::ToggleChanges]));
+                    if app.daemon {
+                        // Both need images from the daemon.
+                        h.extend(ctx.hints(&[Action::Diff, Action::Picker]));
+                    }
                 }
                 Pane::Image => h.push(move_hint("scroll")),
                 Pane::Tree => {
