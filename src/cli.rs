@@ -287,21 +287,14 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                     n - 1
                 )));
             }
-            let records = if changes {
-                report::files::changes(&img, l, false)
-            } else {
-                report::files::merged(&img, l)
-            };
-            let text = match format {
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&records).expect("serializes");
-                    s.push('\n');
-                    s
-                }
-                Format::Text => report::files::to_text(&records),
-            };
-            write_stdout(&text)?;
-            Ok(0)
+            // Streamed: a listing can be far larger than the image's metadata.
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            match report::files::write_listing(&img, l, changes, format == Format::Json, &mut out) {
+                Ok(()) => Ok(0),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                Err(e) => Err(Error::io(format!("writing output: {e}"))),
+            }
         }
         Command::Diff {
             a,

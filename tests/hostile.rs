@@ -1,0 +1,141 @@
+//! Hostile images (issue #11): crafted inputs must not crash, hang, escape, hide files,
+//! lie or inject into the terminal. Each input is generated here, tiny.
+
+mod tui_support;
+
+use layerlens::fixture::{Compression, FEntry, FImage, FLayer, Format, write_image};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bin() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_layerlens"))
+}
+
+/// Run layerlens with a time limit; (exit code, stdout, stderr). A crash (signal) or a
+/// timeout fails the test.
+fn run_limited(args: &[&str], limit: Duration) -> (i32, String, String) {
+    let child = Command::new(bin())
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reading the pipes on another thread: a big output never blocks the child.
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(limit) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("layerlens {args:?} still running after {limit:?}");
+        }
+    };
+    let code = out.status.code().unwrap_or_else(|| {
+        panic!(
+            "layerlens {args:?} died of a signal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// One file `depth` directories deep.
+fn deep_archive(dir: &std::path::Path, depth: usize) -> std::path::PathBuf {
+    let path = format!("{}f", "d/".repeat(depth));
+    let p = dir.join(format!("deep{depth}.tar"));
+    write_image(
+        &FImage::new(
+            "deep:1",
+            vec![FLayer::new(
+                "ADD deep",
+                vec![FEntry::file(&path, b"x".to_vec())],
+            )],
+        ),
+        Format::DockerLegacy,
+        Compression::Gzip,
+        &p,
+    )
+    .unwrap();
+    p
+}
+
+/// Row 1: a file 40,000 directories deep: every command finishes in linear time, no
+/// stack overflow (no recursion on depth), the explorer builds its rows.
+#[test]
+fn a_very_deep_tree_neither_crashes_nor_goes_quadratic() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = deep_archive(dir.path(), 40_000);
+    let ps = p.to_str().unwrap();
+    for cmd in [&["report", ps][..], &["report", ps, "--format", "json"]] {
+        let (code, out, err) = run_limited(cmd, Duration::from_secs(20));
+        assert_eq!(code, 0, "{cmd:?}: {err}");
+        assert!(!out.is_empty());
+    }
+    // `files` prints every directory's full path: 1.6 GB here. It streams them (1 GB of
+    // address space is plenty) in time proportional to the output.
+    for format in ["text", "json"] {
+        let started = Instant::now();
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v 1000000; exec '{}' files '{ps}' --format {format} > /dev/null",
+                bin().display()
+            ))
+            .status()
+            .unwrap();
+        assert!(status.success(), "files --format {format}: {status:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "files --format {format} took {:?}",
+            started.elapsed()
+        );
+    }
+    // And what it prints is right (a shallower tree, read back).
+    let small = deep_archive(dir.path(), 300);
+    let (code, out, err) =
+        run_limited(&["files", small.to_str().unwrap()], Duration::from_secs(20));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 301);
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .ends_with(&format!("/{}f", "d/".repeat(300)))
+    );
+    let (code, out, err) = run_limited(
+        &["files", small.to_str().unwrap(), "--format", "json"],
+        Duration::from_secs(20),
+    );
+    assert_eq!(code, 0, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 301);
+
+    // The explorer's model: rows, sizes, expand all, search, in this thread (its stack
+    // is the default 2 MiB of a test thread, smaller than the main thread's).
+    let started = Instant::now();
+    let mut app = tui_support::new_app(layerlens::tui::theme::Theme::dark(), 120, 40);
+    let reference = format!("docker-archive:{ps}");
+    let g = tui_support::open(&mut app, &reference);
+    tui_support::feed(&mut app, g, &tui_support::load_events(&reference));
+    tui_support::press(&mut app, crossterm::event::KeyCode::Tab);
+    tui_support::ch(&mut app, ']');
+    assert_eq!(app.files.rows.len(), 40_001);
+    tui_support::ch(&mut app, 'G');
+    tui_support::ch(&mut app, '/');
+    tui_support::keys(&mut app, "f");
+    tui_support::enter(&mut app);
+    let mut t = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    t.draw(|f| layerlens::tui::view::draw(f, &app)).unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the explorer took {:?}",
+        started.elapsed()
+    );
+}
