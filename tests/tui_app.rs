@@ -1106,7 +1106,7 @@ fn files_json(layer: usize) -> std::collections::BTreeMap<String, (String, u64, 
 
 #[test]
 fn extract_now_writes_files_and_directories() {
-    use layerlens::tui::jobs::extract_now;
+    use layerlens::tui::extract::extract_now;
     use std::os::unix::fs::PermissionsExt;
     let src = ImageSource::parse(SAMPLE).unwrap();
     let img = source::load(&src, SAMPLE, &LoadOptions::default()).unwrap();

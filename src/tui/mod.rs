@@ -9,6 +9,7 @@ pub mod app;
 pub mod config;
 pub mod details;
 pub mod diff;
+pub mod extract;
 pub mod files;
 pub mod help;
 pub mod jobs;
