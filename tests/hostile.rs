@@ -139,3 +139,38 @@ fn a_very_deep_tree_neither_crashes_nor_goes_quadratic() {
         started.elapsed()
     );
 }
+
+/// Row 3: a layout whose manifest names absolute paths, `..` or symlinks out of it (to
+/// `/dev/zero`, `/etc/passwd`) is refused at once, naming the path; nothing is read.
+#[test]
+fn a_layout_cannot_make_us_read_local_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(
+        root.join("cfg.json"),
+        r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:00"]}}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/dev/zero", root.join("zero.tar")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", root.join("passwd.json")).unwrap();
+    std::fs::create_dir(root.join("fifo-dir")).unwrap();
+    let cases = [
+        (r#"[{"Config":"/etc/passwd","Layers":["l.tar"]}]"#, "/etc/passwd"),
+        (r#"[{"Config":"cfg.json","Layers":["/dev/zero"]}]"#, "/dev/zero"),
+        (r#"[{"Config":"../../../../etc/passwd","Layers":["l.tar"]}]"#, "etc/passwd"),
+        (r#"[{"Config":"cfg.json","Layers":["zero.tar"]}]"#, "zero.tar"),
+        (r#"[{"Config":"passwd.json","Layers":["l.tar"]}]"#, "passwd.json"),
+        (r#"[{"Config":"cfg.json","Layers":["fifo-dir"]}]"#, "fifo-dir"),
+    ];
+    for (manifest, named) in cases {
+        std::fs::write(root.join("manifest.json"), manifest).unwrap();
+        let (code, out, err) = run_limited(
+            &["report", root.to_str().unwrap()],
+            Duration::from_secs(10),
+        );
+        assert_eq!(code, 2, "{manifest}: {out}{err}");
+        assert!(err.contains(named) && err.contains("refusing"), "{manifest}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
