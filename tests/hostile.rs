@@ -1,6 +1,8 @@
 //! Hostile images (issue #11): crafted inputs must not crash, hang, escape, hide files,
 //! lie or inject into the terminal. Each input is generated here, tiny.
 
+#[allow(dead_code)]
+mod common;
 mod tui_support;
 
 use layerlens::fixture::{Compression, FEntry, FImage, FLayer, Format, write_image};
@@ -156,21 +158,104 @@ fn a_layout_cannot_make_us_read_local_files() {
     std::os::unix::fs::symlink("/etc/passwd", root.join("passwd.json")).unwrap();
     std::fs::create_dir(root.join("fifo-dir")).unwrap();
     let cases = [
-        (r#"[{"Config":"/etc/passwd","Layers":["l.tar"]}]"#, "/etc/passwd"),
-        (r#"[{"Config":"cfg.json","Layers":["/dev/zero"]}]"#, "/dev/zero"),
-        (r#"[{"Config":"../../../../etc/passwd","Layers":["l.tar"]}]"#, "etc/passwd"),
-        (r#"[{"Config":"cfg.json","Layers":["zero.tar"]}]"#, "zero.tar"),
-        (r#"[{"Config":"passwd.json","Layers":["l.tar"]}]"#, "passwd.json"),
-        (r#"[{"Config":"cfg.json","Layers":["fifo-dir"]}]"#, "fifo-dir"),
+        (
+            r#"[{"Config":"/etc/passwd","Layers":["l.tar"]}]"#,
+            "/etc/passwd",
+        ),
+        (
+            r#"[{"Config":"cfg.json","Layers":["/dev/zero"]}]"#,
+            "/dev/zero",
+        ),
+        (
+            r#"[{"Config":"../../../../etc/passwd","Layers":["l.tar"]}]"#,
+            "etc/passwd",
+        ),
+        (
+            r#"[{"Config":"cfg.json","Layers":["zero.tar"]}]"#,
+            "zero.tar",
+        ),
+        (
+            r#"[{"Config":"passwd.json","Layers":["l.tar"]}]"#,
+            "passwd.json",
+        ),
+        (
+            r#"[{"Config":"cfg.json","Layers":["fifo-dir"]}]"#,
+            "fifo-dir",
+        ),
     ];
     for (manifest, named) in cases {
         std::fs::write(root.join("manifest.json"), manifest).unwrap();
-        let (code, out, err) = run_limited(
-            &["report", root.to_str().unwrap()],
-            Duration::from_secs(10),
-        );
+        let (code, out, err) =
+            run_limited(&["report", root.to_str().unwrap()], Duration::from_secs(10));
         assert_eq!(code, 2, "{manifest}: {out}{err}");
-        assert!(err.contains(named) && err.contains("refusing"), "{manifest}: {err}");
+        assert!(
+            err.contains(named) && err.contains("refusing"),
+            "{manifest}: {err}"
+        );
         assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+/// A ustar header block: `name`, `size`, type flag, checksum filled in.
+fn ustar(name: &str, size: u64, typ: u8) -> [u8; 512] {
+    let mut h = [0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    h[100..107].copy_from_slice(b"0000644");
+    h[108..115].copy_from_slice(b"0000000");
+    h[116..123].copy_from_slice(b"0000000");
+    h[124..135].copy_from_slice(format!("{size:011o}").as_bytes());
+    h[136..147].copy_from_slice(b"00000000000");
+    h[156] = typ;
+    h[257..263].copy_from_slice(b"ustar\0");
+    h[263..265].copy_from_slice(b"00");
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|&b| b as u32).sum();
+    h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    h
+}
+
+fn pad(v: &mut Vec<u8>) {
+    while v.len() % 512 != 0 {
+        v.push(0);
+    }
+}
+
+/// Row 6: a PAX header whose `path` record holds a newline (valid for GNU tar and
+/// Python, which list a setuid backdoor with 1 KiB of data) while the tar reader drops
+/// the header and reads the data as headers (decoys). A malformed PAX header is a
+/// corrupt layer: exit 2, never decoys.
+#[test]
+fn a_pax_header_it_cannot_parse_is_a_corrupt_layer_not_decoys() {
+    let mut pax = Vec::new();
+    let mut record = |k: &str, v: &str| {
+        // LEN counts the whole record, its own digits included.
+        let body = format!(" {k}={v}\n");
+        let mut len = body.len() + 1;
+        while format!("{len}{body}").len() != len {
+            len += 1;
+        }
+        pax.extend_from_slice(format!("{len}{body}").as_bytes());
+    };
+    record("size", "1024");
+    record("path", "usr/bin/backdoor\nx");
+    let mut layer = Vec::new();
+    layer.extend_from_slice(&ustar("PaxHeaders/backdoor", pax.len() as u64, b'x'));
+    layer.extend_from_slice(&pax);
+    pad(&mut layer);
+    // The header says 0 bytes; the PAX size says 1024: the decoy lives in those bytes.
+    layer.extend_from_slice(&ustar("usr/bin/backdoor", 0, b'0'));
+    let mut data = ustar("decoy", 0, b'0').to_vec();
+    data.resize(1024, 0);
+    layer.extend_from_slice(&data);
+    layer.extend_from_slice(&[0u8; 1024]);
+    let archive = common::layers_archive("pax:1", &[layer]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("pax.tar");
+    std::fs::write(&p, &archive.bytes).unwrap();
+    for cmd in ["report", "files"] {
+        let (code, out, err) = run_limited(&[cmd, p.to_str().unwrap()], Duration::from_secs(10));
+        assert_eq!(code, 2, "{cmd} listed: {out}");
+        assert!(!out.contains("decoy"), "{out}");
+        assert!(err.contains("malformed PAX"), "{err}");
     }
 }

@@ -69,7 +69,11 @@ impl DirStore {
     /// (through symlinks) outside the layout or to anything but a regular file are
     /// refused: a layout must not make us read `/dev/zero` or `/etc/passwd`.
     fn path(&self, name: &str) -> Result<PathBuf> {
-        let refuse = |why: &str| Err(Error::corrupt(format!("refusing blob path {name:?}: {why}")));
+        let refuse = |why: &str| {
+            Err(Error::corrupt(format!(
+                "refusing blob path {name:?}: {why}"
+            )))
+        };
         if name.is_empty() || name.starts_with('/') {
             return refuse("not a path inside the layout");
         }
@@ -81,7 +85,10 @@ impl DirStore {
             // Missing: callers say what is missing.
             Err(_) => Ok(p),
             Ok(real) => {
-                let root = self.root.canonicalize().unwrap_or_else(|_| self.root.clone());
+                let root = self
+                    .root
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.root.clone());
                 if !real.starts_with(&root) {
                     return refuse("a symlink leads outside the layout");
                 }
