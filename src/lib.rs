@@ -40,6 +40,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod dockerfile;
 pub mod error;
 pub mod fixture;
 pub mod model;
