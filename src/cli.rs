@@ -25,6 +25,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Image to explore.
     pub image: Option<String>,
+    /// The Dockerfile the image was built from: layers are shown beside its lines.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
     #[command(flatten)]
     pub global: Global,
 }
@@ -65,6 +68,9 @@ pub enum Command {
         /// Write the report to FILE instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The Dockerfile the image was built from: each layer gets its line.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
     },
     /// List the merged filesystem at the top layer (or --layer N), or a layer's own changes.
     Files {
@@ -89,6 +95,22 @@ pub enum Command {
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// Write the output to FILE.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The Dockerfile B was built from: B's layers and the cache bust get their lines.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
+    },
+    /// Advice measured in bytes: what to change (the Dockerfile line with --dockerfile),
+    /// how, and how many bytes it removes from the image.
+    Advise {
+        image: String,
+        /// The Dockerfile the image was built from: findings name its lines.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = AdviseFormat::Text)]
+        format: AdviseFormat,
+        /// Write the advice to FILE instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -125,6 +147,9 @@ pub enum Command {
         /// Fail when reclaimable bytes exceed SIZE.
         #[arg(long, value_name = "SIZE")]
         highest_reclaimable_bytes: Option<String>,
+        /// Fail when the bytes `advise` finds removable exceed SIZE.
+        #[arg(long, value_name = "SIZE")]
+        highest_advice_bytes: Option<String>,
     },
 }
 
@@ -153,6 +178,119 @@ pub fn expand_shorthand(a: &str, b: &str) -> Result<String> {
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AdviseFormat {
+    Text,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+/// A Dockerfile and the mapping of an image's history to it.
+pub struct MappedDockerfile {
+    pub df: crate::dockerfile::Dockerfile,
+    pub mapping: crate::dockerfile::map::Mapping,
+}
+
+impl MappedDockerfile {
+    pub fn with(&self) -> crate::analysis::advice::WithDockerfile<'_> {
+        crate::analysis::advice::WithDockerfile {
+            df: &self.df,
+            mapping: &self.mapping,
+        }
+    }
+}
+
+/// Parse `path` and map `img` to it; syntax errors and mismatches are warnings on
+/// stderr (the command goes on), an unreadable file is an error.
+pub fn map_dockerfile(img: &Image, path: Option<&Path>) -> Result<Option<MappedDockerfile>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let df = crate::dockerfile::load(path)?;
+    let mapping = crate::dockerfile::map::map(&df, img);
+    for w in df.warnings.iter().map(|w| format!("{}: {w}", df.path)).chain(mapping.warnings.iter().cloned()) {
+        eprintln!(
+            "layerlens: warning: {}",
+            report::escape_controls(&w).replace('\n', " ")
+        );
+    }
+    Ok(Some(MappedDockerfile { df, mapping }))
+}
+
+/// The Dockerfile a `docker build` command line uses: its `-f`/`--file`, else
+/// `Dockerfile` in the context (the last argument); None when it reads stdin.
+pub fn build_dockerfile(args: &[String]) -> Option<PathBuf> {
+    let mut file: Option<String> = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "-f" || a == "--file" {
+            file = it.next().cloned();
+        } else if let Some(f) = a.strip_prefix("--file=") {
+            file = Some(f.to_string());
+        } else if let Some(f) = a.strip_prefix("-f").filter(|f| !f.is_empty() && !a.starts_with("--")) {
+            file = Some(f.to_string());
+        }
+    }
+    match file {
+        Some(f) if f == "-" => None,
+        Some(f) => Some(PathBuf::from(f)),
+        None => {
+            let ctx = args.last()?;
+            if ctx == "-" || ctx.starts_with('-') || ctx.contains("://") {
+                return None;
+            }
+            Some(Path::new(ctx).join("Dockerfile"))
+        }
+    }
+}
+
+/// Add B's Dockerfile lines to a diff: JSON gains `"dockerfile": {"path", "layers",
+/// "bust_point"}`, text a line naming where the cache was busted.
+pub fn annotate_diff(
+    text: String,
+    format: Format,
+    b: &Image,
+    d: &crate::analysis::diff::ImageDiff,
+    m: &MappedDockerfile,
+) -> String {
+    let loc = |l: usize| {
+        m.mapping
+            .instruction_of_layer(b, l)
+            .map(|i| crate::dockerfile::map::location(&m.df, i))
+    };
+    let bust = d.summary.bust_point.and_then(loc);
+    match format {
+        Format::Json => {
+            let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&text) else {
+                return text;
+            };
+            let layers: Vec<_> = (0..b.layers.len()).map(loc).collect();
+            v["dockerfile"] = serde_json::json!({
+                "path": m.df.path,
+                "layers": layers,
+                "bust_point": bust,
+            });
+            let mut s = serde_json::to_string_pretty(&v).expect("serializes");
+            s.push('\n');
+            s
+        }
+        Format::Text => {
+            let mut s = text;
+            if let (Some(l), Some(layer)) = (&bust, d.summary.bust_point) {
+                let ins = m.mapping.instruction_of_layer(b, layer).map(|i| m.df.instructions[i].text.clone()).unwrap_or_default();
+                s.push_str(&format!(
+                    "\nCache busted at {}:{} (`{}`): change the lines above it less often than the ones below.\n",
+                    l.path,
+                    l.line,
+                    report::text::short_command(&ins, 70)
+                ));
+            }
+            s
+        }
+    }
 }
 
 /// Load an image with a progress bar on stderr when it is a terminal.
@@ -242,6 +380,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             image,
             format,
             output,
+            dockerfile,
         } => {
             let t0 = std::time::Instant::now();
             let mut img = load_image(&image, global)?;
@@ -254,10 +393,15 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             let t1 = std::time::Instant::now();
             let w = waste::analyze(&img);
             timing("waste analysis", t1);
+            let mapped = map_dockerfile(&img, dockerfile.as_deref())?;
+            let with = mapped.as_ref().map(|m| m.with());
             let t2 = std::time::Instant::now();
             let text = match format {
-                Format::Json => report::json::render(&img, &w),
-                Format::Text => report::text::render(&img, &w),
+                Format::Json => {
+                    let findings = crate::analysis::advice::analyze(&img, &w, with);
+                    report::json::render_with(&img, &w, with, &findings)
+                }
+                Format::Text => report::text::render_with(&img, &w, with),
             };
             timing("render", t2);
             match output {
@@ -267,6 +411,38 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             // The process ends now: leave the tree to the OS instead of freeing it.
             std::mem::forget((img, w));
+            Ok(0)
+        }
+        Command::Advise {
+            image,
+            dockerfile,
+            format,
+            output,
+        } => {
+            // Read the Dockerfile first: a bad path fails before a long load.
+            if let Some(p) = &dockerfile {
+                crate::dockerfile::load(p)?;
+            }
+            let img = load_image(&image, global)?;
+            let w = waste::analyze(&img);
+            let mapped = map_dockerfile(&img, dockerfile.as_deref())?;
+            let findings = crate::analysis::advice::analyze(&img, &w, mapped.as_ref().map(|m| m.with()));
+            let path = mapped.as_ref().map(|m| m.df.path.as_str());
+            let warnings: Vec<String> = mapped
+                .as_ref()
+                .map(|m| m.df.warnings.iter().chain(&m.mapping.warnings).cloned().collect())
+                .unwrap_or_default();
+            let text = match format {
+                AdviseFormat::Text => report::advice::render_text(&img, path, &findings),
+                AdviseFormat::Json => report::advice::render_json(&img, path, &findings, &warnings),
+                AdviseFormat::Sarif => report::sarif::render(&image, &findings),
+                AdviseFormat::Markdown => report::markdown::render(&image, img.size_bytes(), &findings),
+            };
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
+                None => write_stdout(&text)?,
+            }
             Ok(0)
         }
         Command::Files {
@@ -308,14 +484,19 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             b,
             format,
             output,
+            dockerfile,
         } => {
             let b = expand_shorthand(&a, &b)?;
             let (ia, ib) = load_pair(&a, &b, global)?;
             let d = crate::analysis::diff::diff(&ia, &ib);
-            let text = match format.unwrap_or(Format::Text) {
+            let fmt = format.unwrap_or(Format::Text);
+            let mut text = match fmt {
                 Format::Json => report::diff::render_json(&ia, &ib, &d),
                 Format::Text => report::diff::render_text(&ia, &ib, &d),
             };
+            if let Some(m) = map_dockerfile(&ib, dockerfile.as_deref())? {
+                text = annotate_diff(text, fmt, &ib, &d, &m);
+            }
             match output {
                 Some(p) => std::fs::write(&p, text)
                     .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
@@ -329,10 +510,17 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 BuildOutcome::Compare { old, new } => {
                     let (ia, ib) = load_pair(&old, &new, global)?;
                     let d = crate::analysis::diff::diff(&ia, &ib);
-                    let text = match format.unwrap_or(Format::Text) {
+                    let fmt = format.unwrap_or(Format::Text);
+                    let mut text = match fmt {
                         Format::Json => report::diff::render_json(&ia, &ib, &d),
                         Format::Text => report::diff::render_text(&ia, &ib, &d),
                     };
+                    // The build's own Dockerfile (-f, else ./Dockerfile in the context).
+                    if let Some(p) = build_dockerfile(&args).filter(|p| p.is_file()) {
+                        if let Some(m) = map_dockerfile(&ib, Some(&p))? {
+                            text = annotate_diff(text, fmt, &ib, &d, &m);
+                        }
+                    }
                     write_stdout(&text)?;
                 }
                 BuildOutcome::Message(m) => eprintln!("layerlens: {m}"),
@@ -346,6 +534,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             highest_wasted_bytes,
             highest_user_wasted_percent,
             highest_reclaimable_bytes,
+            highest_advice_bytes,
         } => {
             let (mut rules, from) = report::ci::Rules::load(config.as_deref(), Path::new("."))?;
             for (k, v) in [
@@ -353,6 +542,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 ("highest-wasted-bytes", highest_wasted_bytes),
                 ("highest-user-wasted-percent", highest_user_wasted_percent),
                 ("highest-reclaimable-bytes", highest_reclaimable_bytes),
+                ("highest-advice-bytes", highest_advice_bytes),
             ] {
                 if let Some(v) = v {
                     rules.set(k, &v)?;
@@ -360,7 +550,10 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             let img = load_image(&image, global)?;
             let w = waste::analyze(&img);
-            let results = report::ci::evaluate(&rules, &w);
+            let advice = crate::analysis::advice::removable_bytes(
+                &crate::analysis::advice::analyze(&img, &w, None),
+            );
+            let results = report::ci::evaluate_with_advice(&rules, &w, advice);
             let mut text = format!(
                 "{}: efficiency {:.4}, wasted {}, user wasted {:.4}, reclaimable {}\n",
                 image,

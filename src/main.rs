@@ -22,6 +22,7 @@ fn main() {
             b,
             format: None,
             output: None,
+            ..
         }) if std::io::stdout().is_terminal() => cli::expand_shorthand(&a, &b)
             .and_then(|b| platform(&args.global).map(|p| (b, p)))
             .and_then(|(b, p)| {

@@ -1,0 +1,795 @@
+//! Advice measured in bytes: each finding names the layer (and, with a Dockerfile, the
+//! line) to change, what to do, and how many bytes the fix removes from the image —
+//! computed from the layer model (stored, visible and hidden file content), never from
+//! names alone. Findings are grouped by cause: one per layer (pair) and directory.
+//!
+//! | rule | bytes |
+//! |---|---|
+//! | `cleanup-in-later-layer` | content stored by one layer and hidden (deleted, overwritten, chmod/chown-copied) by a later one |
+//! | `package-cache` | package-manager caches visible in the final filesystem |
+//! | `build-tools-in-final-image` | compilers, headers, toolchains visible in the final filesystem |
+//! | `cache-order` | the dependency-install layer a code-only change rebuilds (whole context copied before it) |
+//! | `context-not-ignored` | `.git`, `node_modules`, caches, `.env` copied from the build context |
+//! | `leftover-archive` | archives left by RUN/ADD in the final filesystem |
+//! | `base-image` | the external base image, when it is most of the image |
+
+use super::waste::Waste;
+use crate::dockerfile::map::{self, Location, Mapping};
+use crate::dockerfile::{Dockerfile, Instruction};
+use crate::model::tree::{DELETED, IMPLICIT_DIR};
+use crate::model::{EntryKind, Image, NodeId};
+use regex::Regex;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+pub const RULES: &[(&str, &str)] = &[
+    (
+        "cleanup-in-later-layer",
+        "Files added by one layer and deleted or overwritten by a later one still cost their bytes",
+    ),
+    (
+        "package-cache",
+        "Package-manager caches left in the final filesystem",
+    ),
+    (
+        "build-tools-in-final-image",
+        "Compilers and build toolchains left in the final image",
+    ),
+    (
+        "cache-order",
+        "The whole build context is copied before the dependency install: every code change rebuilds it",
+    ),
+    (
+        "context-not-ignored",
+        "A COPY of the build context brought files a .dockerignore should keep out",
+    ),
+    (
+        "leftover-archive",
+        "Downloaded archives kept in the image",
+    ),
+    (
+        "base-image",
+        "The base image is most of the image",
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PathBytes {
+    pub path: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Related {
+    pub layer: usize,
+    pub dockerfile: Option<Location>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// What applying the fix removes from the image (cache-order: what a code-only
+    /// change rebuilds and pushes again).
+    pub bytes: u64,
+    pub layer: usize,
+    pub dockerfile: Option<Location>,
+    pub related: Vec<Related>,
+    /// The largest paths concerned.
+    pub paths: Vec<PathBytes>,
+    pub message: String,
+    pub fix: String,
+}
+
+/// A Dockerfile and the mapping of the image to it.
+#[derive(Clone, Copy)]
+pub struct WithDockerfile<'a> {
+    pub df: &'a Dockerfile,
+    pub mapping: &'a Mapping,
+}
+
+/// Bytes the findings would remove (cache-order and base-image excluded: the first
+/// rebuilds rather than removes, the second needs another base).
+pub fn removable_bytes(findings: &[Finding]) -> u64 {
+    findings
+        .iter()
+        .filter(|f| f.rule != "cache-order" && f.rule != "base-image")
+        .map(|f| f.bytes)
+        .sum()
+}
+
+struct Ctx<'a> {
+    img: &'a Image,
+    d: Option<WithDockerfile<'a>>,
+}
+
+impl Ctx<'_> {
+    fn instruction(&self, layer: usize) -> Option<&Instruction> {
+        let d = self.d?;
+        d.mapping
+            .instruction_of_layer(self.img, layer)
+            .map(|i| &d.df.instructions[i])
+    }
+    fn location(&self, layer: usize) -> Option<Location> {
+        let d = self.d?;
+        let i = d.mapping.instruction_of_layer(self.img, layer)?;
+        let mut l = map::location(d.df, i);
+        l.stage = None;
+        Some(l)
+    }
+    fn location_of(&self, ins: usize) -> Option<Location> {
+        let d = self.d?;
+        let mut l = map::location(d.df, ins);
+        l.stage = None;
+        Some(l)
+    }
+    fn is_base(&self, layer: usize) -> bool {
+        self.d.is_some_and(|d| d.mapping.is_base_layer(self.img, layer))
+    }
+    /// "layer 3 (`RUN …`, Dockerfile:12)".
+    fn describe(&self, layer: usize) -> String {
+        let cmd = match self.instruction(layer) {
+            Some(i) => i.text.clone(),
+            None => crate::analysis::diff::norm_instruction(self.img.created_by(layer)),
+        };
+        let cmd = shorten(&cmd, 60);
+        match self.location(layer) {
+            Some(l) => format!("layer {layer} (`{cmd}`, {}:{})", l.path, l.line),
+            None => format!("layer {layer} (`{cmd}`)"),
+        }
+    }
+    fn keyword(&self, layer: usize) -> String {
+        match self.instruction(layer) {
+            Some(i) => i.keyword.clone(),
+            None => map::parse_history(self.img.created_by(layer)).keyword,
+        }
+    }
+}
+
+fn shorten(s: &str, n: usize) -> String {
+    if s.chars().count() > n {
+        let mut t: String = s.chars().take(n - 1).collect();
+        t.push('…');
+        t
+    } else {
+        s.to_string()
+    }
+}
+
+fn human(b: u64) -> String {
+    crate::report::human(b)
+}
+
+/// Groups of paths, by (layer, other layer, directory).
+#[derive(Default)]
+struct Groups(BTreeMap<(usize, usize, String), Vec<(String, u64)>>);
+
+impl Groups {
+    fn add(&mut self, layer: usize, other: usize, dir: String, path: String, bytes: u64) {
+        self.0.entry((layer, other, dir)).or_default().push((path, bytes));
+    }
+}
+
+fn top_paths(mut v: Vec<(String, u64)>) -> (u64, Vec<PathBytes>) {
+    let total = v.iter().map(|x| x.1).sum();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    (
+        total,
+        v.into_iter()
+            .take(10)
+            .map(|(path, bytes)| PathBytes { path, bytes })
+            .collect(),
+    )
+}
+
+fn severity(bytes: u64, image: u64) -> Severity {
+    if image > 0 && bytes * 10 >= image {
+        Severity::Warning
+    } else {
+        Severity::Note
+    }
+}
+
+/// Files visible in the final filesystem: (node, layer that stores it, path, bytes).
+fn visible_files(img: &Image) -> Vec<(NodeId, usize, String, u64)> {
+    let tree = &img.tree;
+    let Some(top) = tree.layer_count().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for n in 1..tree.node_count() as NodeId {
+        let Some(v) = tree.state_at(n, top) else {
+            continue;
+        };
+        if v.entry == DELETED || v.entry == IMPLICIT_DIR {
+            continue;
+        }
+        let e = tree.entry(v);
+        if e.kind != EntryKind::File || e.tar_size == 0 {
+            continue;
+        }
+        out.push((n, v.layer as usize, tree.display_path(n), e.tar_size));
+    }
+    out
+}
+
+static CACHE_DIRS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"^(/var/lib/apt/lists)/",
+        r"^(/var/cache/(?:apt|apk|yum|dnf|zypp))/",
+        r"^(/etc/apk/cache)/",
+        r"^(.*?/\.cache/(?:pip|yarn|go-build|pypoetry|pnpm))/",
+        r"^(.*?/\.npm/_cacache)/",
+        r"^(/usr/local/share/\.cache/yarn)/",
+        r"^(.*?/go/pkg/mod/cache)/",
+        r"^(.*?/\.m2/repository)/",
+        r"^(.*?/\.gradle/caches)/",
+        r"^(.*?/\.cache/composer)/",
+    ]
+    .iter()
+    .map(|r| Regex::new(r).unwrap())
+    .collect()
+});
+
+static TOOL_DIRS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
+    [
+        r"^(/usr/lib/gcc(?:-cross)?)/",
+        r"^(/usr/libexec/gcc)/",
+        r"^(/usr/(?:local/)?include)/",
+        r"^(/usr/local/go)/",
+        r"^(/usr/lib/go(?:-[0-9.]+)?)/",
+        r"^(/usr/lib/jvm/[^/]+)/(?:jmods/|bin/javac$|lib/ct\.sym$)",
+        r"^(.*?/node_modules/node-gyp)/",
+        r"^(.*?/\.cache/node-gyp)/",
+        r"^(/usr/(?:local/)?bin)/(?:[a-z0-9_]+-linux-gnu-)?(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|ld|ld\.bfd|ld\.gold|as)(?:-[0-9.]+)?$",
+    ]
+    .iter()
+    .map(|r| Regex::new(r).unwrap())
+    .collect()
+});
+
+static ARCHIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\.(?:tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tar|zip|whl|deb|rpm)$").unwrap()
+});
+
+fn group_of(res: &[Regex], path: &str) -> Option<String> {
+    res.iter()
+        .find_map(|r| r.captures(path).map(|c| c[1].to_string()))
+}
+
+fn parent_dir(path: &str) -> String {
+    match path.rfind('/') {
+        Some(0) | None => "/".into(),
+        Some(i) => path[..i].to_string(),
+    }
+}
+
+/// All findings, biggest first.
+pub fn analyze(img: &Image, w: &Waste, d: Option<WithDockerfile>) -> Vec<Finding> {
+    let ctx = Ctx { img, d };
+    let image_bytes = img.size_bytes();
+    let mut out = Vec::new();
+    let visible = visible_files(img);
+    let context_claimed = context_not_ignored(&ctx, image_bytes, &mut out);
+    cleanup(&ctx, w, image_bytes, &context_claimed, &mut out);
+    by_pattern(
+        &ctx,
+        &visible,
+        image_bytes,
+        &mut out,
+        "package-cache",
+        |p| group_of(&CACHE_DIRS, p),
+    );
+    by_pattern(
+        &ctx,
+        &visible,
+        image_bytes,
+        &mut out,
+        "build-tools-in-final-image",
+        |p| group_of(&TOOL_DIRS, p),
+    );
+    let archive_layers: Vec<bool> = (0..img.layers.len())
+        .map(|l| matches!(ctx.keyword(l).as_str(), "RUN" | "ADD"))
+        .collect();
+    by_pattern(
+        &ctx,
+        &visible,
+        image_bytes,
+        &mut out,
+        "leftover-archive",
+        |p| {
+            if ARCHIVE.is_match(p) && group_of(&CACHE_DIRS, p).is_none() {
+                Some(parent_dir(p))
+            } else {
+                None
+            }
+        },
+    );
+    out.retain(|f| f.rule != "leftover-archive" || archive_layers.get(f.layer).copied().unwrap_or(false));
+    cache_order(&ctx, &mut out);
+    base_image(&ctx, image_bytes, &mut out);
+    out.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.layer.cmp(&b.layer))
+            .then_with(|| a.rule.cmp(b.rule))
+    });
+    out
+}
+
+fn cleanup(
+    ctx: &Ctx,
+    w: &Waste,
+    image_bytes: u64,
+    claimed: &std::collections::HashSet<(usize, String)>,
+    out: &mut Vec<Finding>,
+) {
+    let tree = &ctx.img.tree;
+    let mut g = Groups::default();
+    for f in &w.reclaimable_files {
+        if f.hidden_in <= f.layer || ctx.is_base(f.layer) {
+            continue;
+        }
+        if claimed.contains(&(f.layer, f.path.clone())) {
+            continue;
+        }
+        // The directory deleted as a whole, if any; else the file's directory.
+        let raw = f.path.trim_start_matches('/').as_bytes();
+        let mut key = parent_dir(&f.path);
+        if let Some(n) = tree.lookup_path(raw) {
+            let mut chain = Vec::new();
+            let mut a = n;
+            while a != crate::model::ROOT {
+                chain.push(a);
+                a = tree.parent(a);
+            }
+            for &a in chain.iter().rev() {
+                if tree
+                    .version_in(a, f.hidden_in)
+                    .is_some_and(|v| !v.is_present())
+                {
+                    key = tree.display_path(a);
+                    break;
+                }
+            }
+        }
+        g.add(f.layer, f.hidden_in, key, f.path.clone(), f.bytes);
+    }
+    for ((layer, hidden_in, dir), files) in g.0 {
+        let deleted = w
+            .reclaimable_files
+            .iter()
+            .any(|f| f.layer == layer && f.hidden_in == hidden_in && f.deleted && files.iter().any(|(p, _)| *p == f.path));
+        let (bytes, paths) = top_paths(files);
+        let how = if deleted { "deletes" } else { "overwrites (or chmod/chown-copies)" };
+        out.push(Finding {
+            rule: "cleanup-in-later-layer",
+            severity: severity(bytes, image_bytes),
+            bytes,
+            layer,
+            dockerfile: ctx.location(layer),
+            related: vec![Related {
+                layer: hidden_in,
+                dockerfile: ctx.location(hidden_in),
+            }],
+            paths,
+            message: format!(
+                "{} adds {} under {dir} that {} {how}; the bytes stay in the image",
+                ctx.describe(layer),
+                human(bytes),
+                ctx.describe(hidden_in),
+            ),
+            fix: format!(
+                "do the cleanup (or the chmod/chown) in the same RUN that creates the files (`… && rm -rf {dir}`), or create them in a build stage and COPY --from only what the final image needs"
+            ),
+        });
+    }
+}
+
+fn by_pattern(
+    ctx: &Ctx,
+    visible: &[(NodeId, usize, String, u64)],
+    image_bytes: u64,
+    out: &mut Vec<Finding>,
+    rule: &'static str,
+    group: impl Fn(&str) -> Option<String>,
+) {
+    let mut g = Groups::default();
+    for (_, layer, path, bytes) in visible {
+        if ctx.is_base(*layer) {
+            continue;
+        }
+        if let Some(dir) = group(path) {
+            g.add(*layer, *layer, dir, path.clone(), *bytes);
+        }
+    }
+    for ((layer, _, dir), files) in g.0 {
+        let (bytes, paths) = top_paths(files);
+        let (message, fix) = match rule {
+            "package-cache" => (
+                format!(
+                    "{} leaves {} of package-manager cache in {dir}",
+                    ctx.describe(layer),
+                    human(bytes)
+                ),
+                cache_fix(&dir),
+            ),
+            "build-tools-in-final-image" => (
+                format!(
+                    "{} leaves {} of build tools in {dir} in the final image",
+                    ctx.describe(layer),
+                    human(bytes)
+                ),
+                build_tools_fix(ctx, layer),
+            ),
+            _ => (
+                format!(
+                    "{} keeps {} of archives in {dir}",
+                    ctx.describe(layer),
+                    human(bytes)
+                ),
+                format!(
+                    "delete the archive in the same RUN that downloads and extracts it (`… && rm {}`), or download and extract it in a build stage",
+                    paths.first().map(|p| p.path.as_str()).unwrap_or("ARCHIVE")
+                ),
+            ),
+        };
+        out.push(Finding {
+            rule,
+            severity: severity(bytes, image_bytes),
+            bytes,
+            layer,
+            dockerfile: ctx.location(layer),
+            related: Vec::new(),
+            paths,
+            message,
+            fix,
+        });
+    }
+}
+
+fn cache_fix(dir: &str) -> String {
+    let how = if dir.contains("/apt") {
+        "end the RUN with `&& rm -rf /var/lib/apt/lists/*` (and `apt-get clean`), or use `RUN --mount=type=cache,target=/var/cache/apt`"
+    } else if dir.contains("apk") {
+        "use `apk add --no-cache`"
+    } else if dir.contains("yum") || dir.contains("dnf") || dir.contains("zypp") {
+        "end the RUN with `&& yum clean all` / `dnf clean all` (or `rm -rf` the cache directory)"
+    } else if dir.contains("pip") || dir.contains("pypoetry") {
+        "use `pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)"
+    } else if dir.contains("npm") {
+        "end the RUN with `&& npm cache clean --force`, or use `RUN --mount=type=cache,target=/root/.npm`"
+    } else if dir.contains("yarn") {
+        "end the RUN with `&& yarn cache clean`, or use a cache mount"
+    } else if dir.contains("go") {
+        "use `RUN --mount=type=cache,target=/root/.cache/go-build` (and for /go/pkg/mod), or build in a separate stage"
+    } else {
+        "remove the cache in the same RUN, or use `RUN --mount=type=cache,target=…`"
+    };
+    format!("{how}; a later RUN that deletes it saves nothing")
+}
+
+fn build_tools_fix(ctx: &Ctx, layer: usize) -> String {
+    let base = ctx
+        .d
+        .and_then(|d| d.mapping.base_image.clone())
+        .unwrap_or_else(|| "BASE".into());
+    let run = ctx
+        .instruction(layer)
+        .map(|i| i.text.clone())
+        .unwrap_or_else(|| "RUN <the build>".into());
+    format!(
+        "multi-stage build: compile in a build stage and copy only the output:\n  FROM {base} AS build\n  {}\n  FROM {base}\n  COPY --from=build /path/to/output /path/to/output",
+        shorten(&run, 100)
+    )
+}
+
+/// `.git`, `node_modules`, … brought by a COPY/ADD of the context. Returns the
+/// (layer, path) of the files it counted.
+fn context_not_ignored(
+    ctx: &Ctx,
+    image_bytes: u64,
+    out: &mut Vec<Finding>,
+) -> std::collections::HashSet<(usize, String)> {
+    const NAMES: &[&str] = &[
+        ".git",
+        "node_modules",
+        "__pycache__",
+        ".venv",
+        ".pytest_cache",
+        ".mypy_cache",
+        ".tox",
+        ".env",
+    ];
+    let img = ctx.img;
+    let tree = &img.tree;
+    let mut claimed = std::collections::HashSet::new();
+    for layer in 0..tree.layer_count() {
+        if ctx.is_base(layer) || !matches!(ctx.keyword(layer).as_str(), "COPY" | "ADD") {
+            continue;
+        }
+        let ins = ctx.instruction(layer);
+        if ins.is_some_and(|i| i.flag("from").is_some()) {
+            continue;
+        }
+        let dest = ins
+            .and_then(|i| i.args.split_whitespace().last().map(|s| s.to_string()))
+            .or_else(|| {
+                let h = map::parse_history(img.created_by(layer));
+                h.body.rsplit_once(" in ").map(|(_, d)| d.trim().to_string())
+            });
+        let mut g = Groups::default();
+        for &n in &tree.layer_changes[layer] {
+            let Some(v) = tree.version_in(n, layer) else {
+                continue;
+            };
+            if v.entry == DELETED || v.entry == IMPLICIT_DIR {
+                continue;
+            }
+            let e = tree.entry(v);
+            if e.kind != EntryKind::File || e.tar_size == 0 {
+                continue;
+            }
+            let path = tree.display_path(n);
+            let comps: Vec<&str> = path.split('/').collect();
+            let hit = comps.iter().position(|c| {
+                NAMES.contains(c) || c.starts_with(".env.")
+            });
+            let Some(k) = hit else { continue };
+            let dir = comps[..=k].join("/");
+            g.add(layer, layer, dir, path.clone(), e.tar_size);
+            claimed.insert((layer, path));
+        }
+        for ((layer, _, dir), files) in g.0 {
+            let (bytes, paths) = top_paths(files);
+            let name = dir.rsplit('/').next().unwrap_or("").to_string();
+            let rel = match &dest {
+                Some(d) if d.starts_with('/') => {
+                    let d = d.trim_end_matches('/');
+                    dir.strip_prefix(&format!("{d}/")).map(|s| s.to_string())
+                }
+                _ => None,
+            };
+            let entry = match rel {
+                Some(r) if !r.is_empty() => r,
+                _ => format!("**/{name}"),
+            };
+            out.push(Finding {
+                rule: "context-not-ignored",
+                severity: severity(bytes, image_bytes),
+                bytes,
+                layer,
+                dockerfile: ctx.location(layer),
+                related: Vec::new(),
+                paths,
+                message: format!(
+                    "{} copied {} of {dir} from the build context",
+                    ctx.describe(layer),
+                    human(bytes)
+                ),
+                fix: format!("add to .dockerignore:\n  {entry}"),
+            });
+        }
+    }
+    claimed
+}
+
+static INSTALL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b(npm (?:ci|install|i)\b|yarn(?: install)?\s*(?:$|&&|;|--)|pnpm install|pip3? install\b[^&;]*(?:-r\s*(\S+)|\s\.(?:\s|$))|poetry install|pipenv install|mvn\b|gradle\b|\./gradlew|go mod download|bundle(?: install)?\b|composer install|cargo (?:build|fetch)|dotnet restore)").unwrap()
+});
+
+/// The manifests a dependency install reads.
+fn manifests(cmd: &str) -> String {
+    let c = cmd;
+    if let Some(caps) = INSTALL.captures(c) {
+        if let Some(req) = caps.get(2) {
+            return req.as_str().to_string();
+        }
+    }
+    let m = if c.contains("npm") {
+        "package.json package-lock.json"
+    } else if c.contains("yarn") {
+        "package.json yarn.lock"
+    } else if c.contains("pnpm") {
+        "package.json pnpm-lock.yaml"
+    } else if c.contains("poetry") {
+        "pyproject.toml poetry.lock"
+    } else if c.contains("pipenv") {
+        "Pipfile Pipfile.lock"
+    } else if c.contains("pip") {
+        "pyproject.toml"
+    } else if c.contains("mvn") {
+        "pom.xml"
+    } else if c.contains("gradle") {
+        "build.gradle settings.gradle"
+    } else if c.contains("go mod") {
+        "go.mod go.sum"
+    } else if c.contains("bundle") {
+        "Gemfile Gemfile.lock"
+    } else if c.contains("composer") {
+        "composer.json composer.lock"
+    } else if c.contains("cargo") {
+        "Cargo.toml Cargo.lock"
+    } else if c.contains("dotnet") {
+        "*.csproj"
+    } else {
+        "<dependency manifests>"
+    };
+    m.to_string()
+}
+
+fn cache_order(ctx: &Ctx, out: &mut Vec<Finding>) {
+    let img = ctx.img;
+    // (layer of the COPY, its sources, its dest, its text) and later RUN layers.
+    struct Step {
+        layer: Option<usize>,
+        ins: Option<usize>,
+        keyword: String,
+        whole_context: bool,
+        dest: String,
+        text: String,
+    }
+    let mut steps: Vec<Step> = Vec::new();
+    if let Some(d) = ctx.d {
+        for s in d.df.final_chain() {
+            for i in d.df.stage_instructions(s) {
+                let ins = &d.df.instructions[i];
+                let words = crate::dockerfile::subst::split_words(&ins.args, d.df.directives.escape);
+                let whole = matches!(ins.keyword.as_str(), "COPY" | "ADD")
+                    && ins.flag("from").is_none()
+                    && words.len() >= 2
+                    && words[..words.len() - 1]
+                        .iter()
+                        .any(|w| w == "." || w == "./");
+                steps.push(Step {
+                    layer: d.mapping.layer_of_instruction(img, i),
+                    ins: Some(i),
+                    keyword: ins.keyword.clone(),
+                    whole_context: whole,
+                    dest: words.last().cloned().unwrap_or_default(),
+                    text: ins.text.clone(),
+                });
+            }
+        }
+    } else {
+        for (h, item) in img.history.iter().enumerate() {
+            let p = map::parse_history(&item.created_by);
+            let words: Vec<&str> = p.body.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+            let whole = p.buildkit
+                && p.keyword == "COPY"
+                && !p.body.contains("--from=")
+                && words.len() >= 2
+                && words[..words.len() - 1].iter().any(|w| *w == "." || *w == "./");
+            steps.push(Step {
+                layer: img.layers.iter().position(|l| l.history == Some(h)),
+                ins: None,
+                keyword: p.keyword.clone(),
+                whole_context: whole,
+                dest: words.last().map(|s| s.to_string()).unwrap_or_default(),
+                text: format!("{} {}", p.keyword, p.body),
+            });
+        }
+    }
+    let Some(c) = steps.iter().position(|s| s.whole_context) else {
+        return;
+    };
+    let Some(r) = steps[c + 1..]
+        .iter()
+        .position(|s| s.keyword == "RUN" && INSTALL.is_match(&s.text))
+        .map(|k| k + c + 1)
+    else {
+        return;
+    };
+    let (copy, run) = (&steps[c], &steps[r]);
+    let Some(run_layer) = run.layer else {
+        return;
+    };
+    let bytes = img.layer_size(run_layer);
+    let copy_loc = copy.ins.and_then(|i| ctx.location_of(i));
+    let run_loc = run.ins.and_then(|i| ctx.location_of(i));
+    let copy_layer = copy.layer.unwrap_or(run_layer);
+    let cmd = run.text.trim_start_matches("RUN ").to_string();
+    let run_text = if ctx.d.is_some() {
+        run.text.clone()
+    } else {
+        format!("RUN {}", cmd.trim_start_matches("/bin/sh -c "))
+    };
+    let copy_text = if ctx.d.is_some() { copy.text.clone() } else { format!("COPY . {}", copy.dest) };
+    out.push(Finding {
+        rule: "cache-order",
+        severity: Severity::Warning,
+        bytes,
+        layer: copy_layer,
+        dockerfile: copy_loc.clone(),
+        related: vec![Related {
+            layer: run_layer,
+            dockerfile: run_loc,
+        }],
+        paths: Vec::new(),
+        message: format!(
+            "`{}` copies the whole build context before the dependency install in layer {run_layer} (`{}`): any code change rebuilds and pushes that layer again ({})",
+            shorten(&copy_text, 40),
+            shorten(&run_text, 60),
+            human(bytes)
+        ),
+        fix: format!(
+            "copy the dependency manifests first, install, then copy the rest:\n  COPY {} {}\n  {}\n  {}",
+            manifests(&cmd),
+            copy.dest,
+            run_text,
+            copy_text
+        ),
+    });
+}
+
+fn base_image(ctx: &Ctx, image_bytes: u64, out: &mut Vec<Finding>) {
+    let Some(d) = ctx.d else { return };
+    let img = ctx.img;
+    let base_layers: Vec<usize> = (0..img.layers.len())
+        .filter(|&l| d.mapping.is_base_layer(img, l))
+        .collect();
+    let Some(&last) = base_layers.last() else {
+        return;
+    };
+    let bytes: u64 = base_layers.iter().map(|&l| img.layer_size(l)).sum();
+    if image_bytes == 0 || bytes * 2 <= image_bytes {
+        return;
+    }
+    // The biggest top-level directories of the base, for orientation.
+    let tree = &img.tree;
+    let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
+    for &l in &base_layers {
+        for &n in &tree.layer_changes[l] {
+            if let Some(v) = tree.version_in(n, l) {
+                if v.entry != DELETED && v.entry != IMPLICIT_DIR {
+                    let e = tree.entry(v);
+                    if e.kind == EntryKind::File {
+                        let p = tree.display_path(n);
+                        let top = p.split('/').take(2).collect::<Vec<_>>().join("/");
+                        *dirs.entry(top).or_default() += e.tar_size;
+                    }
+                }
+            }
+        }
+    }
+    let (_, paths) = top_paths(dirs.into_iter().collect());
+    let from = d.mapping.base_from;
+    let name = d.mapping.base_image.clone().unwrap_or_default();
+    let pct = bytes as f64 * 100.0 / image_bytes as f64;
+    out.push(Finding {
+        rule: "base-image",
+        severity: Severity::Note,
+        bytes,
+        layer: last,
+        dockerfile: from.and_then(|i| ctx.location_of(i)),
+        related: Vec::new(),
+        paths,
+        message: format!(
+            "the base image {name} is {} of the image's {} ({pct:.0} %)",
+            human(bytes),
+            human(image_bytes)
+        ),
+        fix: format!(
+            "if the application runs on less, start from a slimmer variant of {name} (its -slim or -alpine tag, a distroless image), or build in this stage and COPY the output into a small final stage (FROM scratch for a static binary)"
+        ),
+    });
+}
