@@ -151,7 +151,7 @@ impl Ctx<'_> {
             Some(i) => i.text.clone(),
             None => crate::analysis::diff::norm_instruction(self.img.created_by(layer)),
         };
-        let cmd = shorten(&cmd, 60);
+        let cmd = shorten(&map::ws(&cmd), 60);
         match self.location(layer) {
             Some(l) => format!("layer {layer} (`{cmd}`, {}:{})", l.path, l.line),
             None => format!("layer {layer} (`{cmd}`)"),
@@ -398,9 +398,15 @@ fn cleanup(
                 human(bytes),
                 ctx.describe(hidden_in),
             ),
-            fix: format!(
-                "do the cleanup (or the chmod/chown) in the same RUN that creates the files (`… && rm -rf {dir}`), or create them in a build stage and COPY --from only what the final image needs"
-            ),
+            fix: if deleted {
+                format!(
+                    "delete in the same RUN that creates the files (`… && rm -rf {dir}`), or create them in a build stage and COPY --from only what the final image needs"
+                )
+            } else {
+                format!(
+                    "change the files (chmod, chown, rewrite) in the same RUN that creates them, or set the mode when copying (`COPY --chmod=… --chown=…`), so the files under {dir} are stored once"
+                )
+            },
         });
     }
 }
