@@ -329,3 +329,52 @@ fn buildkit_history_from_a_fixture_maps_heredocs_flags_and_stages() {
     assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), expected, "{got:#?}");
     assert!(got[0].2 && got[1].2, "the busybox entries are base");
 }
+
+#[test]
+fn build_uses_its_dockerfile_and_diff_takes_one() {
+    require_docker!();
+    let base = base_image();
+    let _l = lock("build-layerlens-test/df-build-cmd");
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = format!(
+        "FROM {base}\nCOPY deps.txt /app/deps.txt\nRUN cat /app/deps.txt > /app/installed\nCOPY main.sh /app/main.sh\nCMD [\"sh\", \"/app/main.sh\"]\n"
+    );
+    // A Dockerfile under another name, given with -f: the build must read it, not ./Dockerfile.
+    std::fs::write(dir.path().join("app.Dockerfile"), &dockerfile).unwrap();
+    std::fs::write(dir.path().join("deps.txt"), "dep==1\n").unwrap();
+    let stamp = format!("{:?}", std::time::SystemTime::now());
+    std::fs::write(dir.path().join("main.sh"), format!("echo {stamp}\n")).unwrap();
+    let tag = "layerlens-test/df-build-cmd:dev";
+    let args = [
+        "build", "--format", "json", "-q", "--network", "none", "-f", "app.Dockerfile", "-t", tag, ".",
+    ];
+    let run = |args: &[&str]| {
+        let out = Command::new(layerlens_bin())
+            .args(args)
+            .current_dir(dir.path())
+            .env("DOCKER_BUILDKIT", "0")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out
+    };
+    run(&args);
+    let old_id = image_id(tag);
+    std::fs::write(dir.path().join("main.sh"), format!("echo {stamp} again\n")).unwrap();
+    let second = run(&args);
+    let v: Value = serde_json::from_slice(&second.stdout).unwrap();
+    let copy_main = line_of(&dockerfile, "COPY main.sh") as u64;
+    assert_eq!(v["dockerfile"]["path"], "app.Dockerfile", "{v:#}");
+    assert_eq!(v["dockerfile"]["bust_point"]["line"], copy_main, "{v:#}");
+    let layers = v["dockerfile"]["layers"].as_array().unwrap();
+    assert!(layers[0].is_null(), "the base layer has no line");
+    assert_eq!(layers.last().unwrap()["line"], copy_main);
+
+    // `diff --dockerfile` says the same in text.
+    let df = dir.path().join("app.Dockerfile");
+    let (txt, _) = run_ok(&["diff", &old_id, tag, "--format", "text", "--dockerfile", df.to_str().unwrap()]);
+    assert!(
+        txt.contains(&format!("Cache busted at {}:{copy_main}", df.display())),
+        "{txt}"
+    );
+}

@@ -362,7 +362,8 @@ fn cleanup(
                 chain.push(a);
                 a = tree.parent(a);
             }
-            for &a in chain.iter().rev() {
+            // Ancestors only: a file deleted on its own groups under its directory.
+            for &a in chain.iter().skip(1).rev() {
                 if tree
                     .version_in(a, f.hidden_in)
                     .is_some_and(|v| !v.is_present())
@@ -501,8 +502,17 @@ fn build_tools_fix(ctx: &Ctx, layer: usize) -> String {
         .unwrap_or_else(|| "BASE".into());
     let run = ctx
         .instruction(layer)
-        .map(|i| i.text.clone())
-        .unwrap_or_else(|| "RUN <the build>".into());
+        .map(|i| map::ws(&i.text))
+        .unwrap_or_else(|| {
+            let h = map::parse_history(ctx.img.created_by(layer));
+            match h.keyword.as_str() {
+                "RUN" => format!(
+                    "RUN {}",
+                    h.body.strip_prefix("/bin/sh -c ").unwrap_or(&h.body)
+                ),
+                _ => "RUN <the build>".into(),
+            }
+        });
     format!(
         "multi-stage build: compile in a build stage and copy only the output:\n  FROM {base} AS build\n  {}\n  FROM {base}\n  COPY --from=build /path/to/output /path/to/output",
         shorten(&run, 100)
