@@ -250,3 +250,42 @@ fn a_mismatch_stops_the_mapping_and_says_where() {
     assert_eq!(m.warnings.len(), 1);
     assert!(m.warnings[0].contains("from line 3 on"), "{}", m.warnings[0]);
 }
+
+#[test]
+fn random_input_never_panics_and_lines_stay_in_the_file() {
+    const TOKENS: &[&str] = &[
+        "\n", "\r\n", " ", "\t", "\\", "`", "#", "# escape=`\n", "# syntax=x\n", "<<EOF", "<<-'E'",
+        "EOF", "E", "RUN ", "run ", "FROM ", "COPY ", "ADD ", "ENV ", "ARG ", "ONBUILD ", "CMD ",
+        "AS ", "--from=", "--mount=type=cache,target=/x ", "${", "}", ":-", ":+", "$A", "A=1 ",
+        "\"", "'", "[", "]", "\"x\",", "é", "\u{1b}[2J", ".", "/app", "0",
+    ];
+    let mut seed: u64 = 0x9e3779b97f4a7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..3000 {
+        let n = (next() % 60) as usize;
+        let text: String = (0..n)
+            .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+            .collect();
+        let df = parse(&text);
+        let lines = text.split('\n').count();
+        for i in &df.instructions {
+            assert!(i.line >= 1 && i.line <= i.end_line && i.end_line <= lines, "{text:?}: {i:?}");
+            assert_eq!(i.keyword, i.keyword.to_ascii_uppercase());
+        }
+        let history: Vec<HistoryItem> = (0..(next() % 6))
+            .map(|_| HistoryItem {
+                created_by: (0..(next() % 8))
+                    .map(|_| TOKENS[(next() % TOKENS.len() as u64) as usize])
+                    .collect(),
+                ..Default::default()
+            })
+            .collect();
+        let m = map::map_history(&df, &history, &serde_json::Value::Null);
+        assert_eq!(m.history.len(), history.len());
+    }
+}
