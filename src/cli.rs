@@ -211,7 +211,12 @@ pub fn map_dockerfile(img: &Image, path: Option<&Path>) -> Result<Option<MappedD
     };
     let df = crate::dockerfile::load(path)?;
     let mapping = crate::dockerfile::map::map(&df, img);
-    for w in df.warnings.iter().map(|w| format!("{}: {w}", df.path)).chain(mapping.warnings.iter().cloned()) {
+    for w in df
+        .warnings
+        .iter()
+        .map(|w| format!("{}: {w}", df.path))
+        .chain(mapping.warnings.iter().cloned())
+    {
         eprintln!(
             "layerlens: warning: {}",
             report::escape_controls(&w).replace('\n', " ")
@@ -230,7 +235,10 @@ pub fn build_dockerfile(args: &[String]) -> Option<PathBuf> {
             file = it.next().cloned();
         } else if let Some(f) = a.strip_prefix("--file=") {
             file = Some(f.to_string());
-        } else if let Some(f) = a.strip_prefix("-f").filter(|f| !f.is_empty() && !a.starts_with("--")) {
+        } else if let Some(f) = a
+            .strip_prefix("-f")
+            .filter(|f| !f.is_empty() && !a.starts_with("--"))
+        {
             file = Some(f.to_string());
         }
     }
@@ -280,7 +288,11 @@ pub fn annotate_diff(
         Format::Text => {
             let mut s = text;
             if let (Some(l), Some(layer)) = (&bust, d.summary.bust_point) {
-                let ins = m.mapping.instruction_of_layer(b, layer).map(|i| m.df.instructions[i].text.clone()).unwrap_or_default();
+                let ins = m
+                    .mapping
+                    .instruction_of_layer(b, layer)
+                    .map(|i| m.df.instructions[i].text.clone())
+                    .unwrap_or_default();
                 s.push_str(&format!(
                     "\nCache busted at {}:{} (`{}`): change the lines above it less often than the ones below.\n",
                     l.path,
@@ -426,17 +438,26 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             let img = load_image(&image, global)?;
             let w = waste::analyze(&img);
             let mapped = map_dockerfile(&img, dockerfile.as_deref())?;
-            let findings = crate::analysis::advice::analyze(&img, &w, mapped.as_ref().map(|m| m.with()));
+            let findings =
+                crate::analysis::advice::analyze(&img, &w, mapped.as_ref().map(|m| m.with()));
             let path = mapped.as_ref().map(|m| m.df.path.as_str());
             let warnings: Vec<String> = mapped
                 .as_ref()
-                .map(|m| m.df.warnings.iter().chain(&m.mapping.warnings).cloned().collect())
+                .map(|m| {
+                    m.df.warnings
+                        .iter()
+                        .chain(&m.mapping.warnings)
+                        .cloned()
+                        .collect()
+                })
                 .unwrap_or_default();
             let text = match format {
                 AdviseFormat::Text => report::advice::render_text(&img, path, &findings),
                 AdviseFormat::Json => report::advice::render_json(&img, path, &findings, &warnings),
                 AdviseFormat::Sarif => report::sarif::render(&image, &findings),
-                AdviseFormat::Markdown => report::markdown::render(&image, img.size_bytes(), &findings),
+                AdviseFormat::Markdown => {
+                    report::markdown::render(&image, img.size_bytes(), &findings)
+                }
             };
             match output {
                 Some(p) => std::fs::write(&p, text)

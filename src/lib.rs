@@ -10,8 +10,9 @@
 //! |---|---|---|
 //! | [`model`] | entries, one layer's content ([`model::LayerContent`], parsed from a tar by [`model::layer::parse_tar`]), whiteouts, the layered file tree, the image and its history; no tokio, no ratatui | — |
 //! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]) | model |
-//! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images | model |
-//! | [`report`] | headless output: text, JSON, file listings, the CI gate; [`report::escape_controls`] for every text that reaches a terminal | model, analysis |
+//! | [`dockerfile`] | Dockerfiles: the tree-sitter parser (instructions, lines, stages, flags, heredocs, substitution; [`dockerfile::subst`]) and the history → line mapping ([`dockerfile::map`]); no tokio, no ratatui | model |
+//! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images, advice measured in bytes ([`analysis::advice`]) | model, dockerfile |
+//! | [`report`] | headless output: text, JSON, file listings, the CI gate, advice as text/JSON/SARIF/Markdown; [`report::escape_controls`] for every text that reaches a terminal | model, analysis, dockerfile |
 //! | [`tui`] | the explorer: app state ([`tui::app`]), views ([`tui::view`], [`tui::diffview`], [`tui::treeview`]), keymap and help, themes, background jobs ([`tui::jobs`]) that report with messages | model, analysis, source (through jobs) |
 //! | [`cli`] | argument parsing and the headless commands; `main.rs` only dispatches | all |
 //! | [`error`] | one error type: a kind and a one-line message (exit code 2) | — |

@@ -119,7 +119,10 @@ fn multistage_legacy_build_maps_every_entry_daemon_and_archive() {
     assert!(base_entries >= 1, "{got:#?}");
     for (k, (cmd, line, base)) in got.iter().enumerate() {
         if k < base_entries {
-            assert!(*base && line.is_none(), "entry {k} ({cmd}) should be base: {got:#?}");
+            assert!(
+                *base && line.is_none(),
+                "entry {k} ({cmd}) should be base: {got:#?}"
+            );
         } else {
             assert_eq!(
                 *line,
@@ -144,7 +147,10 @@ fn multistage_legacy_build_maps_every_entry_daemon_and_archive() {
     // The text report shows the line beside each layer.
     let (txt, _) = run_ok(&["report", tag, "--dockerfile", dfp]);
     assert!(
-        txt.contains(&format!("multistage.Dockerfile:{}", line_of(&text, "RUN echo"))),
+        txt.contains(&format!(
+            "multistage.Dockerfile:{}",
+            line_of(&text, "RUN echo")
+        )),
         "{txt}"
     );
     assert!(txt.contains("base"), "{txt}");
@@ -172,13 +178,26 @@ fn backtick_escape_and_stage_chain_map() {
     let text = std::fs::read_to_string(&df).unwrap();
     let tag = "layerlens-test/df-backtick:1";
     build_with_args(tag, &df, &[], &[]);
-    let report = layerlens_json(&["report", tag, "--format", "json", "--dockerfile", df.to_str().unwrap()]);
+    let report = layerlens_json(&[
+        "report",
+        tag,
+        "--format",
+        "json",
+        "--dockerfile",
+        df.to_str().unwrap(),
+    ]);
     let got = mapping(&report);
     // FROM builder: the builder stage's instructions come first, then the final ones.
-    let expected: Vec<usize> = ["ENV DIR", "RUN mkdir", "RUN echo done", "USER", "ENTRYPOINT"]
-        .iter()
-        .map(|p| line_of(&text, p))
-        .collect();
+    let expected: Vec<usize> = [
+        "ENV DIR",
+        "RUN mkdir",
+        "RUN echo done",
+        "USER",
+        "ENTRYPOINT",
+    ]
+    .iter()
+    .map(|p| line_of(&text, p))
+    .collect();
     let n = got.len();
     let tail: Vec<Option<u64>> = got[n - expected.len()..].iter().map(|g| g.1).collect();
     assert_eq!(
@@ -194,7 +213,10 @@ fn backtick_escape_and_stage_chain_map() {
         .iter()
         .find(|l| l["dockerfile"]["line"] == line_of(&text, "RUN echo done") as u64)
         .unwrap();
-    assert_eq!(l["dockerfile"]["end_line"], line_of(&text, "    > /b/done.txt") as u64);
+    assert_eq!(
+        l["dockerfile"]["end_line"],
+        line_of(&text, "    > /b/done.txt") as u64
+    );
     assert_eq!(l["dockerfile"]["stage"], "1");
 }
 
@@ -208,7 +230,14 @@ fn an_edited_dockerfile_maps_only_what_still_matches() {
     let dir = tempfile::tempdir().unwrap();
     let edited = dir.path().join("Dockerfile");
     std::fs::write(&edited, text.replace("USER 1000", "USER 2000")).unwrap();
-    let args = ["report", tag, "--format", "json", "--dockerfile", edited.to_str().unwrap()];
+    let args = [
+        "report",
+        tag,
+        "--format",
+        "json",
+        "--dockerfile",
+        edited.to_str().unwrap(),
+    ];
     let (stdout, stderr) = run_ok(&args);
     let user = line_of(&text, "USER");
     assert!(
@@ -219,14 +248,24 @@ fn an_edited_dockerfile_maps_only_what_still_matches() {
     let n = got.len();
     // ENTRYPOINT (above the edit) still maps; USER and everything below does not.
     assert_eq!(got[n - 1].1, Some(line_of(&text, "ENTRYPOINT") as u64));
-    assert!(got[..n - 1].iter().all(|g| g.1.is_none() && !g.2), "{got:#?}");
+    assert!(
+        got[..n - 1].iter().all(|g| g.1.is_none() && !g.2),
+        "{got:#?}"
+    );
 
     // A syntax error elsewhere (a stage the image does not use) is a warning with its
     // line; the final stage still maps.
     let broken = dir.path().join("Dockerfile.broken");
     let with_error = format!("FROM scratch AS unused\nFROOM nonsense\n{text}");
     std::fs::write(&broken, &with_error).unwrap();
-    let (stdout, stderr) = run_ok(&["report", tag, "--format", "json", "--dockerfile", broken.to_str().unwrap()]);
+    let (stdout, stderr) = run_ok(&[
+        "report",
+        tag,
+        "--format",
+        "json",
+        "--dockerfile",
+        broken.to_str().unwrap(),
+    ]);
     assert!(stderr.contains("line 2: syntax error"), "{stderr}");
     let got = mapping(&serde_json::from_str(&stdout).unwrap());
     assert_eq!(
@@ -239,10 +278,20 @@ fn an_edited_dockerfile_maps_only_what_still_matches() {
 fn a_missing_dockerfile_is_one_line_and_exit_2() {
     let sample = layerlens::cli::sample_path();
     for cmd in ["report", "advise"] {
-        let args = [cmd, sample.to_str().unwrap(), "--dockerfile", "/nonexistent/Dockerfile"];
+        let args = [
+            cmd,
+            sample.to_str().unwrap(),
+            "--dockerfile",
+            "/nonexistent/Dockerfile",
+        ];
         let out = layerlens(&args);
         assert_no_panic(&args, &out);
-        assert_eq!(out.status.code(), Some(2), "{}", describe_output(&args, &out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            describe_output(&args, &out)
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.trim().lines().count(), 1, "{err}");
         assert!(err.contains("/nonexistent/Dockerfile"), "{err}");
@@ -284,7 +333,11 @@ fn archive_with_history(history: &[Value]) -> Vec<u8> {
     }
     let manifest = serde_json::json!([{"Config": format!("{hex}.json"), "RepoTags": ["bk:1"], "Layers": paths}]);
     b.file(&format!("{hex}.json"), &config, 0o644)
-        .file("manifest.json", &serde_json::to_vec(&manifest).unwrap(), 0o644)
+        .file(
+            "manifest.json",
+            &serde_json::to_vec(&manifest).unwrap(),
+            0o644,
+        )
         .finish()
 }
 
@@ -326,7 +379,11 @@ fn buildkit_history_from_a_fixture_maps_heredocs_flags_and_stages() {
     .iter()
     .map(|p| p.map(|p| line_of(&text, p) as u64))
     .collect();
-    assert_eq!(got.iter().map(|g| g.1).collect::<Vec<_>>(), expected, "{got:#?}");
+    assert_eq!(
+        got.iter().map(|g| g.1).collect::<Vec<_>>(),
+        expected,
+        "{got:#?}"
+    );
     assert!(got[0].2 && got[1].2, "the busybox entries are base");
 }
 
@@ -346,7 +403,17 @@ fn build_uses_its_dockerfile_and_diff_takes_one() {
     std::fs::write(dir.path().join("main.sh"), format!("echo {stamp}\n")).unwrap();
     let tag = "layerlens-test/df-build-cmd:dev";
     let args = [
-        "build", "--format", "json", "-q", "--network", "none", "-f", "app.Dockerfile", "-t", tag, ".",
+        "build",
+        "--format",
+        "json",
+        "-q",
+        "--network",
+        "none",
+        "-f",
+        "app.Dockerfile",
+        "-t",
+        tag,
+        ".",
     ];
     let run = |args: &[&str]| {
         let out = Command::new(layerlens_bin())
@@ -355,7 +422,11 @@ fn build_uses_its_dockerfile_and_diff_takes_one() {
             .env("DOCKER_BUILDKIT", "0")
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out
     };
     run(&args);
@@ -372,7 +443,15 @@ fn build_uses_its_dockerfile_and_diff_takes_one() {
 
     // `diff --dockerfile` says the same in text.
     let df = dir.path().join("app.Dockerfile");
-    let (txt, _) = run_ok(&["diff", &old_id, tag, "--format", "text", "--dockerfile", df.to_str().unwrap()]);
+    let (txt, _) = run_ok(&[
+        "diff",
+        &old_id,
+        tag,
+        "--format",
+        "text",
+        "--dockerfile",
+        df.to_str().unwrap(),
+    ]);
     assert!(
         txt.contains(&format!("Cache busted at {}:{copy_main}", df.display())),
         "{txt}"

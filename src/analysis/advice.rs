@@ -44,14 +44,8 @@ pub const RULES: &[(&str, &str)] = &[
         "context-not-ignored",
         "A COPY of the build context brought files a .dockerignore should keep out",
     ),
-    (
-        "leftover-archive",
-        "Downloaded archives kept in the image",
-    ),
-    (
-        "base-image",
-        "The base image is most of the image",
-    ),
+    ("leftover-archive", "Downloaded archives kept in the image"),
+    ("base-image", "The base image is most of the image"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
@@ -143,7 +137,8 @@ impl Ctx<'_> {
         Some(l)
     }
     fn is_base(&self, layer: usize) -> bool {
-        self.d.is_some_and(|d| d.mapping.is_base_layer(self.img, layer))
+        self.d
+            .is_some_and(|d| d.mapping.is_base_layer(self.img, layer))
     }
     /// "layer 3 (`RUN …`, Dockerfile:12)".
     fn describe(&self, layer: usize) -> String {
@@ -185,7 +180,10 @@ struct Groups(BTreeMap<(usize, usize, String), Vec<(String, u64)>>);
 
 impl Groups {
     fn add(&mut self, layer: usize, other: usize, dir: String, path: String, bytes: u64) {
-        self.0.entry((layer, other, dir)).or_default().push((path, bytes));
+        self.0
+            .entry((layer, other, dir))
+            .or_default()
+            .push((path, bytes));
     }
 }
 
@@ -268,7 +266,8 @@ static TOOL_DIRS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
 });
 
 static ARCHIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\.(?:tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tar|zip|whl|deb|rpm)$").unwrap()
+    Regex::new(r"(?i)\.(?:tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tar|zip|whl|deb|rpm)$")
+        .unwrap()
 });
 
 fn group_of(res: &[Regex], path: &str) -> Option<String> {
@@ -324,7 +323,9 @@ pub fn analyze(img: &Image, w: &Waste, d: Option<WithDockerfile>) -> Vec<Finding
             }
         },
     );
-    out.retain(|f| f.rule != "leftover-archive" || archive_layers.get(f.layer).copied().unwrap_or(false));
+    out.retain(|f| {
+        f.rule != "leftover-archive" || archive_layers.get(f.layer).copied().unwrap_or(false)
+    });
     cache_order(&ctx, &mut out);
     base_image(&ctx, image_bytes, &mut out);
     out.sort_by(|a, b| {
@@ -376,12 +377,18 @@ fn cleanup(
         g.add(f.layer, f.hidden_in, key, f.path.clone(), f.bytes);
     }
     for ((layer, hidden_in, dir), files) in g.0 {
-        let deleted = w
-            .reclaimable_files
-            .iter()
-            .any(|f| f.layer == layer && f.hidden_in == hidden_in && f.deleted && files.iter().any(|(p, _)| *p == f.path));
+        let deleted = w.reclaimable_files.iter().any(|f| {
+            f.layer == layer
+                && f.hidden_in == hidden_in
+                && f.deleted
+                && files.iter().any(|(p, _)| *p == f.path)
+        });
         let (bytes, paths) = top_paths(files);
-        let how = if deleted { "deletes" } else { "overwrites (or chmod/chown-copies)" };
+        let how = if deleted {
+            "deletes"
+        } else {
+            "overwrites (or chmod/chown-copies)"
+        };
         out.push(Finding {
             rule: "cleanup-in-later-layer",
             severity: severity(bytes, image_bytes),
@@ -551,7 +558,9 @@ fn context_not_ignored(
             .and_then(|i| i.args.split_whitespace().last().map(|s| s.to_string()))
             .or_else(|| {
                 let h = map::parse_history(img.created_by(layer));
-                h.body.rsplit_once(" in ").map(|(_, d)| d.trim().to_string())
+                h.body
+                    .rsplit_once(" in ")
+                    .map(|(_, d)| d.trim().to_string())
             });
         let mut g = Groups::default();
         for &n in &tree.layer_changes[layer] {
@@ -567,9 +576,9 @@ fn context_not_ignored(
             }
             let path = tree.display_path(n);
             let comps: Vec<&str> = path.split('/').collect();
-            let hit = comps.iter().position(|c| {
-                NAMES.contains(c) || c.starts_with(".env.")
-            });
+            let hit = comps
+                .iter()
+                .position(|c| NAMES.contains(c) || c.starts_with(".env."));
             let Some(k) = hit else { continue };
             let dir = comps[..=k].join("/");
             g.add(layer, layer, dir, path.clone(), e.tar_size);
@@ -616,10 +625,8 @@ static INSTALL: LazyLock<Regex> = LazyLock::new(|| {
 /// The manifests a dependency install reads.
 fn manifests(cmd: &str) -> String {
     let c = cmd;
-    if let Some(caps) = INSTALL.captures(c) {
-        if let Some(req) = caps.get(2) {
-            return req.as_str().to_string();
-        }
+    if let Some(req) = INSTALL.captures(c).and_then(|caps| caps.get(2)) {
+        return req.as_str().to_string();
     }
     let m = if c.contains("npm") {
         "package.json package-lock.json"
@@ -669,7 +676,8 @@ fn cache_order(ctx: &Ctx, out: &mut Vec<Finding>) {
         for s in d.df.final_chain() {
             for i in d.df.stage_instructions(s) {
                 let ins = &d.df.instructions[i];
-                let words = crate::dockerfile::subst::split_words(&ins.args, d.df.directives.escape);
+                let words =
+                    crate::dockerfile::subst::split_words(&ins.args, d.df.directives.escape);
                 let whole = matches!(ins.keyword.as_str(), "COPY" | "ADD")
                     && ins.flag("from").is_none()
                     && words.len() >= 2
@@ -689,12 +697,18 @@ fn cache_order(ctx: &Ctx, out: &mut Vec<Finding>) {
     } else {
         for (h, item) in img.history.iter().enumerate() {
             let p = map::parse_history(&item.created_by);
-            let words: Vec<&str> = p.body.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+            let words: Vec<&str> = p
+                .body
+                .split_whitespace()
+                .filter(|w| !w.starts_with("--"))
+                .collect();
             let whole = p.buildkit
                 && p.keyword == "COPY"
                 && !p.body.contains("--from=")
                 && words.len() >= 2
-                && words[..words.len() - 1].iter().any(|w| *w == "." || *w == "./");
+                && words[..words.len() - 1]
+                    .iter()
+                    .any(|w| *w == "." || *w == "./");
             steps.push(Step {
                 layer: img.layers.iter().position(|l| l.history == Some(h)),
                 ins: None,
@@ -729,7 +743,11 @@ fn cache_order(ctx: &Ctx, out: &mut Vec<Finding>) {
     } else {
         format!("RUN {}", cmd.trim_start_matches("/bin/sh -c "))
     };
-    let copy_text = if ctx.d.is_some() { copy.text.clone() } else { format!("COPY . {}", copy.dest) };
+    let copy_text = if ctx.d.is_some() {
+        copy.text.clone()
+    } else {
+        format!("COPY . {}", copy.dest)
+    };
     out.push(Finding {
         rule: "cache-order",
         severity: Severity::Warning,
@@ -775,15 +793,14 @@ fn base_image(ctx: &Ctx, image_bytes: u64, out: &mut Vec<Finding>) {
     let mut dirs: BTreeMap<String, u64> = BTreeMap::new();
     for &l in &base_layers {
         for &n in &tree.layer_changes[l] {
-            if let Some(v) = tree.version_in(n, l) {
-                if v.entry != DELETED && v.entry != IMPLICIT_DIR {
-                    let e = tree.entry(v);
-                    if e.kind == EntryKind::File {
-                        let p = tree.display_path(n);
-                        let top = p.split('/').take(2).collect::<Vec<_>>().join("/");
-                        *dirs.entry(top).or_default() += e.tar_size;
-                    }
-                }
+            if let Some(v) = tree.version_in(n, l)
+                && v.entry != DELETED
+                && v.entry != IMPLICIT_DIR
+                && tree.entry(v).kind == EntryKind::File
+            {
+                let p = tree.display_path(n);
+                let top = p.split('/').take(2).collect::<Vec<_>>().join("/");
+                *dirs.entry(top).or_default() += tree.entry(v).tar_size;
             }
         }
     }

@@ -280,9 +280,9 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
     match ins.keyword.as_str() {
         "RUN" => {
             let got = ws(&h.body);
-            run_candidates(ins, ctx).iter().any(|c| {
-                ws(c) == got || ws(&subst::expand_only(c, &ctx.env, escape)) == got
-            })
+            run_candidates(ins, ctx)
+                .iter()
+                .any(|c| ws(c) == got || ws(&subst::expand_only(c, &ctx.env, escape)) == got)
         }
         "COPY" | "ADD" => {
             let want = copy_words(ins, ctx, escape);
@@ -290,10 +290,11 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 return false;
             };
             // Legacy: `dir:<hash> in /dest ` (sources hashed).
-            if let Some(pos) = h.body.rfind(" in ") {
-                if !h.buildkit && h.body[..pos].contains(':') {
-                    return norm_dest(&h.body[pos + 4..]) == norm_dest(dest);
-                }
+            if let Some(pos) = h.body.rfind(" in ")
+                && !h.buildkit
+                && h.body[..pos].contains(':')
+            {
+                return norm_dest(&h.body[pos + 4..]) == norm_dest(dest);
             }
             let words: Vec<&str> = h.body.split_whitespace().collect();
             let mut from = None;
@@ -313,8 +314,14 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
             if norm_dest(hd) != norm_dest(dest) {
                 return false;
             }
-            let hsrc: Vec<String> = plain[..plain.len() - 1].iter().map(|s| norm_dest(s)).collect();
-            let wsrc: Vec<String> = want[..want.len() - 1].iter().map(|s| norm_dest(s)).collect();
+            let hsrc: Vec<String> = plain[..plain.len() - 1]
+                .iter()
+                .map(|s| norm_dest(s))
+                .collect();
+            let wsrc: Vec<String> = want[..want.len() - 1]
+                .iter()
+                .map(|s| norm_dest(s))
+                .collect();
             if hsrc != wsrc {
                 return false;
             }
@@ -370,7 +377,11 @@ pub fn map(df: &Dockerfile, img: &Image) -> Mapping {
 
 /// Map history entries to the Dockerfile (`run_config`: the image config's `config`,
 /// whose Env supplies variables the base image set).
-pub fn map_history(df: &Dockerfile, history: &[HistoryItem], run_config: &serde_json::Value) -> Mapping {
+pub fn map_history(
+    df: &Dockerfile,
+    history: &[HistoryItem],
+    run_config: &serde_json::Value,
+) -> Mapping {
     let escape = df.directives.escape;
     let parsed: Vec<HistoryCommand> = history
         .iter()
@@ -381,10 +392,8 @@ pub fn map_history(df: &Dockerfile, history: &[HistoryItem], run_config: &serde_
         ..Default::default()
     };
     if df.stages.is_empty() {
-        m.warnings.push(format!(
-            "{}: no FROM instruction: nothing to map",
-            df.path
-        ));
+        m.warnings
+            .push(format!("{}: no FROM instruction: nothing to map", df.path));
         return m;
     }
     // Build args as the build saw them (`|N A=1 …` of RUN entries).
@@ -399,7 +408,10 @@ pub fn map_history(df: &Dockerfile, history: &[HistoryItem], run_config: &serde_
     let global: Env = global
         .into_iter()
         .map(|(k, v)| {
-            let o = overrides.iter().find(|(a, _)| *a == k).map(|(_, v)| v.clone());
+            let o = overrides
+                .iter()
+                .find(|(a, _)| *a == k)
+                .map(|(_, v)| v.clone());
             (k, o.or(v))
         })
         .collect();
@@ -434,7 +446,10 @@ pub fn map_history(df: &Dockerfile, history: &[HistoryItem], run_config: &serde_
             match ins.keyword.as_str() {
                 "ARG" => {
                     for (k, v) in subst::key_values(&ins.args, &env, escape, false) {
-                        let o = overrides.iter().find(|(a, _)| *a == k).map(|(_, v)| v.clone());
+                        let o = overrides
+                            .iter()
+                            .find(|(a, _)| *a == k)
+                            .map(|(_, v)| v.clone());
                         let g = subst::lookup(&global, &k).cloned().flatten();
                         subst::set(&mut args, &k, o.or(v).or(g));
                     }

@@ -142,15 +142,10 @@ const KEYWORDS: &[&str] = &[
 
 /// Read and parse a Dockerfile; a missing or unreadable file is a usage error.
 pub fn load(path: &Path) -> Result<Dockerfile> {
-    let bytes = std::fs::read(path).map_err(|e| {
-        Error::usage(format!("cannot read Dockerfile {}: {e}", path.display()))
-    })?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::usage(format!(
-            "Dockerfile {} is not UTF-8 text",
-            path.display()
-        ))
-    })?;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::usage(format!("cannot read Dockerfile {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::usage(format!("Dockerfile {} is not UTF-8 text", path.display())))?;
     if text.contains('\0') {
         return Err(Error::usage(format!(
             "Dockerfile {} is not a text file",
@@ -211,7 +206,8 @@ pub fn parse(text: &str) -> Dockerfile {
         return df;
     }
     let Some(tree) = parser.parse(text, None) else {
-        df.warnings.push("the Dockerfile could not be parsed".into());
+        df.warnings
+            .push("the Dockerfile could not be parsed".into());
         return df;
     };
     let escape = df.directives.escape;
@@ -317,7 +313,11 @@ fn instruction(text: &str, node: tree_sitter::Node, escape: char) -> Option<Inst
         lines.pop();
         let mut body = String::new();
         for l in lines {
-            let l = if strip_tabs { l.trim_start_matches('\t') } else { l };
+            let l = if strip_tabs {
+                l.trim_start_matches('\t')
+            } else {
+                l
+            };
             body.push_str(l);
             body.push('\n');
         }
@@ -334,8 +334,10 @@ fn instruction(text: &str, node: tree_sitter::Node, escape: char) -> Option<Inst
 /// `<<EOF`, `<<-EOF`, `<<"EOF"`, `<<'EOF'` in a command line.
 pub fn heredoc_markers(s: &str) -> Vec<(String, bool, bool)> {
     static RE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"<<(-?)\s*(?:"([A-Za-z0-9_.-]+)"|'([A-Za-z0-9_.-]+)'|([A-Za-z0-9_.-]+))"#)
-            .unwrap()
+        regex::Regex::new(
+            r#"<<(-?)\s*(?:"([A-Za-z0-9_.-]+)"|'([A-Za-z0-9_.-]+)'|([A-Za-z0-9_.-]+))"#,
+        )
+        .unwrap()
     });
     RE.captures_iter(s)
         .map(|c| {
@@ -361,7 +363,11 @@ pub fn join_lines(head: &str, escape: char) -> String {
         }
         let trimmed = line.trim_end();
         if let Some(stripped) = trimmed.strip_suffix(escape) {
-            out.push_str(if first { stripped.trim_start() } else { stripped });
+            out.push_str(if first {
+                stripped.trim_start()
+            } else {
+                stripped
+            });
             first = false;
             continue;
         }
@@ -468,9 +474,7 @@ fn assign_stages(df: &mut Dockerfile) {
             let words = subst::split_words(&ins.args, escape);
             let from_raw = words.first().cloned().unwrap_or_default();
             let name = match (words.get(1), words.get(2)) {
-                (Some(a), Some(n)) if a.eq_ignore_ascii_case("as") => {
-                    Some(n.to_ascii_lowercase())
-                }
+                (Some(a), Some(n)) if a.eq_ignore_ascii_case("as") => Some(n.to_ascii_lowercase()),
                 _ => None,
             };
             let from = subst::process(&from_raw, &global, escape);
@@ -505,9 +509,7 @@ impl Dockerfile {
         let mut env = Vec::new();
         for ins in self.instructions.iter().take_while(|i| i.stage.is_none()) {
             if ins.keyword == "ARG" {
-                for (k, v) in
-                    subst::key_values(&ins.args, &env, self.directives.escape, false)
-                {
+                for (k, v) in subst::key_values(&ins.args, &env, self.directives.escape, false) {
                     subst::set(&mut env, &k, v);
                 }
             }

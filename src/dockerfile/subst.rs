@@ -169,7 +169,13 @@ fn expand_var(c: &[char], i: &mut usize, env: &Env, escape: char, out: &mut Stri
         return;
     }
     let name: String = c[ns..*i].iter().collect();
-    out.push_str(lookup(env, &name).cloned().flatten().as_deref().unwrap_or(""));
+    out.push_str(
+        lookup(env, &name)
+            .cloned()
+            .flatten()
+            .as_deref()
+            .unwrap_or(""),
+    );
 }
 
 /// Split on unquoted, unescaped whitespace (quotes and escapes kept in the words).
@@ -219,7 +225,12 @@ pub fn split_words(s: &str, escape: char) -> Vec<String> {
 
 /// `KEY=VALUE …` pairs (ENV, LABEL, ARG), or the legacy `KEY VALUE…` form of ENV/LABEL,
 /// with the values processed. ARG names without `=` give `None`.
-pub fn key_values(args: &str, env: &Env, escape: char, legacy_form: bool) -> Vec<(String, Option<String>)> {
+pub fn key_values(
+    args: &str,
+    env: &Env,
+    escape: char,
+    legacy_form: bool,
+) -> Vec<(String, Option<String>)> {
     let words = split_words(args, escape);
     if words.is_empty() {
         return Vec::new();

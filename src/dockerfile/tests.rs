@@ -36,7 +36,10 @@ fn every_case_parses() {
     let df = parse(ALL);
     assert!(df.warnings.is_empty(), "{:?}", df.warnings);
     assert_eq!(df.directives.syntax.as_deref(), Some("docker/dockerfile:1"));
-    assert_eq!(df.directives.check.as_deref(), Some("skip=JSONArgsRecommended"));
+    assert_eq!(
+        df.directives.check.as_deref(),
+        Some("skip=JSONArgsRecommended")
+    );
     assert_eq!(df.directives.escape, '\\');
     let kw: Vec<(&str, usize, usize)> = df
         .instructions
@@ -76,7 +79,10 @@ fn every_case_parses() {
     assert_eq!(i[7].heredocs[0].name, "EOF");
     assert_eq!(i[7].heredocs[0].body, "echo one\necho two\n");
     let h = &i[8].heredocs[0];
-    assert_eq!((h.name.as_str(), h.strip_tabs, h.quoted), ("EOT", true, true));
+    assert_eq!(
+        (h.name.as_str(), h.strip_tabs, h.quoted),
+        ("EOT", true, true)
+    );
     assert_eq!(h.body, "hello $X\n");
     assert_eq!(i[9].args, "RUN echo onb");
     assert_eq!(
@@ -96,7 +102,10 @@ fn backtick_escape_and_windows_line_ends() {
     let df = parse("# escape=`\r\nFROM x\r\nRUN echo a `\r\n  b\r\nRUN dir c:\\\r\n");
     assert_eq!(df.directives.escape, '`');
     assert_eq!(df.instructions[1].text, "RUN echo a   b");
-    assert_eq!((df.instructions[1].line, df.instructions[1].end_line), (3, 4));
+    assert_eq!(
+        (df.instructions[1].line, df.instructions[1].end_line),
+        (3, 4)
+    );
     // With ` as the escape, a trailing backslash is a path, not a continuation.
     assert_eq!(df.instructions[2].text, "RUN dir c:\\");
 }
@@ -111,7 +120,8 @@ fn directives_only_at_the_top() {
 
 #[test]
 fn syntax_errors_are_warnings_with_lines() {
-    let df = parse("FROM x\nRUN echo ok\nFROOM bad\nENV A=1\nRUN echo \"unterminated\nWORKDIR /w\n");
+    let df =
+        parse("FROM x\nRUN echo ok\nFROOM bad\nENV A=1\nRUN echo \"unterminated\nWORKDIR /w\n");
     assert_eq!(df.warnings.len(), 1, "{:?}", df.warnings);
     assert!(df.warnings[0].starts_with("line 3:"), "{:?}", df.warnings);
     let kws: Vec<&str> = df.instructions.iter().map(|i| i.keyword.as_str()).collect();
@@ -177,9 +187,15 @@ fn history_strings() {
     let h = parse_history("|2 A=1 B=2 /bin/sh -c echo $A");
     assert_eq!(h.keyword, "RUN");
     assert_eq!(h.body, "/bin/sh -c echo $A");
-    assert_eq!(h.build_args, vec![("A".into(), "1".into()), ("B".into(), "2".into())]);
+    assert_eq!(
+        h.build_args,
+        vec![("A".into(), "1".into()), ("B".into(), "2".into())]
+    );
     let h = parse_history("RUN |1 X=1 /bin/sh -c make # buildkit");
-    assert_eq!((h.keyword.as_str(), h.body.as_str(), h.buildkit), ("RUN", "/bin/sh -c make", true));
+    assert_eq!(
+        (h.keyword.as_str(), h.body.as_str(), h.buildkit),
+        ("RUN", "/bin/sh -c make", true)
+    );
     let h = parse_history("COPY . . # buildkit");
     assert_eq!((h.keyword.as_str(), h.body.as_str()), ("COPY", ". ."));
     assert_eq!(parse_history("").keyword, "");
@@ -197,9 +213,15 @@ fn legacy_history_maps_with_build_args_and_base() {
         ("/bin/sh -c #(nop)  ARG N=2", true),
         ("/bin/sh -c #(nop)  ENV HOME=/h P=7", true),
         ("/bin/sh -c #(nop) WORKDIR /h", false),
-        (&format!("/bin/sh -c #(nop) COPY dir:{} in . ", "a".repeat(64)), false),
+        (
+            &format!("/bin/sh -c #(nop) COPY dir:{} in . ", "a".repeat(64)),
+            false,
+        ),
         ("|2 V=3 N=7 /bin/sh -c echo $N    && true", false),
-        ("/bin/sh -c #(nop)  CMD [\"/bin/sh\" \"-c\" \"echo hi\"]", true),
+        (
+            "/bin/sh -c #(nop)  CMD [\"/bin/sh\" \"-c\" \"echo hi\"]",
+            true,
+        ),
     ]);
     let m = map::map_history(&df, &h, &serde_json::Value::Null);
     assert!(m.warnings.is_empty(), "{:?}", m.warnings);
@@ -248,16 +270,57 @@ fn a_mismatch_stops_the_mapping_and_says_where() {
     assert_eq!(m.history[1], None);
     assert_eq!(m.history[0], None, "no base is guessed after a mismatch");
     assert_eq!(m.warnings.len(), 1);
-    assert!(m.warnings[0].contains("from line 3 on"), "{}", m.warnings[0]);
+    assert!(
+        m.warnings[0].contains("from line 3 on"),
+        "{}",
+        m.warnings[0]
+    );
 }
 
 #[test]
 fn random_input_never_panics_and_lines_stay_in_the_file() {
     const TOKENS: &[&str] = &[
-        "\n", "\r\n", " ", "\t", "\\", "`", "#", "# escape=`\n", "# syntax=x\n", "<<EOF", "<<-'E'",
-        "EOF", "E", "RUN ", "run ", "FROM ", "COPY ", "ADD ", "ENV ", "ARG ", "ONBUILD ", "CMD ",
-        "AS ", "--from=", "--mount=type=cache,target=/x ", "${", "}", ":-", ":+", "$A", "A=1 ",
-        "\"", "'", "[", "]", "\"x\",", "é", "\u{1b}[2J", ".", "/app", "0",
+        "\n",
+        "\r\n",
+        " ",
+        "\t",
+        "\\",
+        "`",
+        "#",
+        "# escape=`\n",
+        "# syntax=x\n",
+        "<<EOF",
+        "<<-'E'",
+        "EOF",
+        "E",
+        "RUN ",
+        "run ",
+        "FROM ",
+        "COPY ",
+        "ADD ",
+        "ENV ",
+        "ARG ",
+        "ONBUILD ",
+        "CMD ",
+        "AS ",
+        "--from=",
+        "--mount=type=cache,target=/x ",
+        "${",
+        "}",
+        ":-",
+        ":+",
+        "$A",
+        "A=1 ",
+        "\"",
+        "'",
+        "[",
+        "]",
+        "\"x\",",
+        "é",
+        "\u{1b}[2J",
+        ".",
+        "/app",
+        "0",
     ];
     let mut seed: u64 = 0x9e3779b97f4a7c15;
     let mut next = move || {
@@ -274,7 +337,10 @@ fn random_input_never_panics_and_lines_stay_in_the_file() {
         let df = parse(&text);
         let lines = text.split('\n').count();
         for i in &df.instructions {
-            assert!(i.line >= 1 && i.line <= i.end_line && i.end_line <= lines, "{text:?}: {i:?}");
+            assert!(
+                i.line >= 1 && i.line <= i.end_line && i.end_line <= lines,
+                "{text:?}: {i:?}"
+            );
             assert_eq!(i.keyword, i.keyword.to_ascii_uppercase());
         }
         let history: Vec<HistoryItem> = (0..(next() % 6))

@@ -49,7 +49,11 @@ pub fn render_json(
 
 pub fn render_text(img: &Image, dockerfile: Option<&str>, findings: &[Finding]) -> String {
     let mut s = String::new();
-    let name = img.repo_tags.first().cloned().unwrap_or_else(|| img.reference.clone());
+    let name = img
+        .repo_tags
+        .first()
+        .cloned()
+        .unwrap_or_else(|| img.reference.clone());
     let _ = writeln!(
         s,
         "Advice for {name} ({}){}",

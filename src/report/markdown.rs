@@ -15,7 +15,11 @@ fn cell(s: &str) -> String {
 
 pub fn render(image: &str, image_bytes: u64, findings: &[Finding]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "### layerlens advice for `{}`\n", cell(image).replace('`', "'"));
+    let _ = writeln!(
+        s,
+        "### layerlens advice for `{}`\n",
+        cell(image).replace('`', "'")
+    );
     if findings.is_empty() {
         let _ = writeln!(
             s,

@@ -73,7 +73,11 @@ pub fn render_with(
     };
     let summaries = super::json::layer_summaries_with(img, waste, d);
     let width = if d.is_some() {
-        summaries.iter().map(|l| line_col(l).chars().count()).max().unwrap_or(0)
+        summaries
+            .iter()
+            .map(|l| line_col(l).chars().count())
+            .max()
+            .unwrap_or(0)
     } else {
         0
     };
@@ -89,7 +93,11 @@ pub fn render_with(
         if d.is_some() { "Line" } else { "" }
     );
     for l in summaries {
-        let col = if d.is_some() { line_col(&l) } else { String::new() };
+        let col = if d.is_some() {
+            line_col(&l)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
             "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {col:<width$}{}",
