@@ -826,3 +826,195 @@ fn base_image(ctx: &Ctx, image_bytes: u64, out: &mut Vec<Finding>) {
         ),
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{FEntry, layer_tar};
+    use crate::model::{HistoryItem, Layer};
+    use std::sync::Arc;
+
+    /// An image from (created_by, entries) layers, plus empty-layer entries.
+    fn image(layers: Vec<(&str, Vec<FEntry>)>) -> Image {
+        let mut history = Vec::new();
+        let mut ls = Vec::new();
+        for (i, (cb, entries)) in layers.into_iter().enumerate() {
+            let tar = layer_tar(&entries);
+            let content = crate::model::parse_layer(std::io::Cursor::new(tar)).unwrap();
+            history.push(HistoryItem {
+                created_by: cb.to_string(),
+                ..Default::default()
+            });
+            ls.push((
+                Layer {
+                    diff_id: format!("sha256:{i:064}"),
+                    ..Default::default()
+                },
+                Arc::new(content),
+            ));
+        }
+        Image::assemble(Image::default(), history, ls)
+    }
+
+    fn run(img: &Image) -> Vec<Finding> {
+        analyze(img, &crate::analysis::waste::analyze(img), None)
+    }
+
+    fn of<'a>(f: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
+        f.iter().filter(|x| x.rule == rule).collect()
+    }
+
+    const BASE: &str = "/bin/sh -c #(nop) ADD file:0 in / ";
+
+    #[test]
+    fn cleanup_groups_by_layer_pair_and_deleted_directory() {
+        let img = image(vec![
+            (BASE, vec![FEntry::file("bin/sh", vec![0; 10])]),
+            (
+                "/bin/sh -c make",
+                vec![
+                    FEntry::dir("tmp/b"),
+                    FEntry::file("tmp/b/x.o", vec![1; 1000]),
+                    FEntry::file("tmp/b/sub/y.o", vec![1; 500]),
+                    FEntry::file("var/lib/apt/lists/a", vec![2; 300]),
+                    FEntry::file("var/lib/apt/lists/b", vec![2; 200]),
+                    FEntry::file("keep", vec![3; 7]),
+                ],
+            ),
+            (
+                "/bin/sh -c rm -rf /tmp/b /var/lib/apt/lists/*",
+                vec![
+                    FEntry::whiteout("tmp/b"),
+                    FEntry::whiteout("var/lib/apt/lists/a"),
+                    FEntry::whiteout("var/lib/apt/lists/b"),
+                ],
+            ),
+        ]);
+        let f = run(&img);
+        let c = of(&f, "cleanup-in-later-layer");
+        assert_eq!(c.len(), 2, "{c:#?}");
+        assert_eq!(c[0].bytes, 1500);
+        assert!(c[0].message.contains("under /tmp/b "), "{}", c[0].message);
+        assert_eq!((c[0].layer, c[0].related[0].layer), (1, 2));
+        assert_eq!(c[1].bytes, 500);
+        assert!(c[1].message.contains("under /var/lib/apt/lists "), "{}", c[1].message);
+        assert_eq!(c[1].paths.len(), 2);
+        // Hidden caches are cleanup, not package-cache (which is about visible ones).
+        assert!(of(&f, "package-cache").is_empty());
+        assert_eq!(removable_bytes(&f), 2000);
+    }
+
+    #[test]
+    fn visible_caches_tools_and_archives() {
+        let img = image(vec![
+            (BASE, vec![FEntry::file("bin/sh", vec![0; 10])]),
+            (
+                "/bin/sh -c apt-get install -y gcc",
+                vec![
+                    FEntry::file("var/cache/apt/archives/gcc.deb", vec![1; 400]),
+                    FEntry::file("var/lib/apt/lists/x_Packages", vec![1; 100]),
+                    FEntry::file("usr/lib/gcc/x86_64-linux-gnu/12/cc1", vec![1; 900]),
+                    FEntry::file("usr/bin/gcc-12", vec![1; 90]),
+                    FEntry::file("usr/bin/python3", vec![1; 50]),
+                    FEntry::file("opt/tool.tar.gz", vec![1; 70]),
+                    FEntry::file("root/.cache/pip/http/1", vec![1; 60]),
+                ],
+            ),
+            (
+                "/bin/sh -c #(nop) COPY dir:1 in /app ",
+                vec![FEntry::file("app/vendor.zip", vec![1; 80])],
+            ),
+        ]);
+        let f = run(&img);
+        let caches: Vec<(&str, u64)> = of(&f, "package-cache")
+            .iter()
+            .map(|x| (x.paths[0].path.as_str(), x.bytes))
+            .collect();
+        // apt archives are a cache, not a leftover archive.
+        assert_eq!(
+            caches,
+            vec![
+                ("/var/cache/apt/archives/gcc.deb", 400),
+                ("/var/lib/apt/lists/x_Packages", 100),
+                ("/root/.cache/pip/http/1", 60)
+            ]
+        );
+        let tools: Vec<u64> = of(&f, "build-tools-in-final-image")
+            .iter()
+            .map(|x| x.bytes)
+            .collect();
+        assert_eq!(tools, vec![900, 90]);
+        // Only archives a RUN or ADD left: a COPY from the context is the user's file.
+        let arch = of(&f, "leftover-archive");
+        assert_eq!(arch.len(), 1);
+        assert_eq!((arch[0].bytes, arch[0].layer), (70, 1));
+    }
+
+    #[test]
+    fn context_copies_and_cache_order_from_buildkit_history() {
+        let img = image(vec![
+            (BASE, vec![FEntry::file("bin/sh", vec![0; 10])]),
+            (
+                "COPY . . # buildkit",
+                vec![
+                    FEntry::file("app/.git/objects/pack/p.pack", vec![1; 700]),
+                    FEntry::file("app/.git/HEAD", vec![1; 20]),
+                    FEntry::file("app/src/__pycache__/m.pyc", vec![1; 30]),
+                    FEntry::file("app/.env", vec![1; 5]),
+                    FEntry::file("app/requirements.txt", vec![1; 9]),
+                ],
+            ),
+            (
+                "RUN /bin/sh -c pip install -r requirements.txt # buildkit",
+                vec![FEntry::file("usr/lib/python3/site/lib.so", vec![1; 5000])],
+            ),
+        ]);
+        let f = run(&img);
+        let ctx: Vec<(String, u64)> = of(&f, "context-not-ignored")
+            .iter()
+            .map(|x| (x.fix.lines().nth(1).unwrap().trim().to_string(), x.bytes))
+            .collect();
+        assert_eq!(
+            ctx,
+            vec![("**/.git".into(), 720), ("**/__pycache__".into(), 30), ("**/.env".into(), 5)]
+        );
+        let co = of(&f, "cache-order");
+        assert_eq!(co.len(), 1);
+        assert_eq!((co[0].layer, co[0].related[0].layer, co[0].bytes), (1, 2, 5000));
+        assert!(co[0].fix.contains("COPY requirements.txt"), "{}", co[0].fix);
+    }
+
+    #[test]
+    fn with_a_dockerfile_base_layers_are_left_alone_and_lines_named() {
+        let img = image(vec![
+            (
+                BASE,
+                vec![
+                    FEntry::file("usr/include/stdio.h", vec![0; 5000]),
+                    FEntry::file("old", vec![0; 100]),
+                ],
+            ),
+            ("/bin/sh -c rm /old", vec![FEntry::whiteout("old")]),
+            (
+                "/bin/sh -c #(nop) COPY dir:1 in /app ",
+                vec![FEntry::file("app/node_modules/x/i.js", vec![1; 50])],
+            ),
+        ]);
+        let df = crate::dockerfile::parse("FROM debian\nRUN rm /old\nCOPY . /app\n");
+        let mapping = crate::dockerfile::map::map(&df, &img);
+        assert!(mapping.warnings.is_empty(), "{:?}", mapping.warnings);
+        let w = crate::analysis::waste::analyze(&img);
+        let f = analyze(&img, &w, Some(WithDockerfile { df: &df, mapping: &mapping }));
+        let rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
+        assert_eq!(rules, vec!["base-image", "context-not-ignored"], "{f:#?}");
+        assert_eq!(f[0].bytes, 5100);
+        assert_eq!(f[0].dockerfile.as_ref().unwrap().line, 1);
+        let c = &f[1];
+        assert_eq!(c.dockerfile.as_ref().unwrap().line, 3);
+        // Relative to the COPY's destination.
+        assert_eq!(c.fix.lines().nth(1).unwrap().trim(), "node_modules");
+        // Without the Dockerfile, the base is not known: its headers are reported.
+        let plain = analyze(&img, &w, None);
+        assert!(plain.iter().any(|x| x.rule == "build-tools-in-final-image"));
+    }
+}
