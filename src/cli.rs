@@ -410,7 +410,9 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             let t2 = std::time::Instant::now();
             let text = match format {
                 Format::Json => {
+                    let t = std::time::Instant::now();
                     let findings = crate::analysis::advice::analyze(&img, &w, with);
+                    timing("advice", t);
                     report::json::render_with(&img, &w, with, &findings)
                 }
                 Format::Text => report::text::render_with(&img, &w, with),

@@ -214,19 +214,23 @@ fn visible_files(img: &Image) -> Vec<(NodeId, usize, String, u64)> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    for n in 1..tree.node_count() as NodeId {
-        let Some(v) = tree.state_at(n, top) else {
-            continue;
-        };
-        if v.entry == DELETED || v.entry == IMPLICIT_DIR {
-            continue;
+    // Paths built along the walk (parents come before their children).
+    let mut prefix: Vec<String> = vec![String::new()];
+    tree.walk_at(top, |n, depth, e| {
+        prefix.truncate(depth);
+        let mut p = String::with_capacity(prefix[depth - 1].len() + 16);
+        p.push_str(&prefix[depth - 1]);
+        p.push('/');
+        p.push_str(&String::from_utf8_lossy(tree.name(n)));
+        if e.kind == EntryKind::File && e.tar_size > 0 {
+            if let Some(v) = tree.state_at(n, top) {
+                out.push((n, v.layer as usize, p.clone(), e.tar_size));
+            }
         }
-        let e = tree.entry(v);
-        if e.kind != EntryKind::File || e.tar_size == 0 {
-            continue;
+        if e.kind == EntryKind::Dir {
+            prefix.push(p);
         }
-        out.push((n, v.layer as usize, tree.display_path(n), e.tar_size));
-    }
+    });
     out
 }
 
@@ -265,14 +269,46 @@ static TOOL_DIRS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
     .collect()
 });
 
-static ARCHIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)\.(?:tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tbz2?|tar\.zst|tar|zip|whl|deb|rpm)$")
-        .unwrap()
-});
+/// Archive file names (`*.tar.gz`, `*.zip`, `*.whl`, `*.deb`, …), any case.
+fn is_archive(p: &str) -> bool {
+    const EXT: &[&[u8]] = &[
+        b".tar.gz",
+        b".tgz",
+        b".tar.xz",
+        b".txz",
+        b".tar.bz2",
+        b".tbz",
+        b".tbz2",
+        b".tar.zst",
+        b".tar",
+        b".zip",
+        b".whl",
+        b".deb",
+        b".rpm",
+    ];
+    let b = p.as_bytes();
+    EXT.iter()
+        .any(|e| b.len() > e.len() && b[b.len() - e.len()..].eq_ignore_ascii_case(e))
+}
 
 fn group_of(res: &[Regex], path: &str) -> Option<String> {
     res.iter()
         .find_map(|r| r.captures(path).map(|c| c[1].to_string()))
+}
+
+/// Cheap tests before the regexes (most paths are none of these).
+fn maybe_cache(p: &str) -> bool {
+    static HIDDEN: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(b"/."));
+    p.starts_with("/var/")
+        || p.starts_with("/etc/apk/")
+        || p.starts_with("/usr/local/share/")
+        || HIDDEN.find(p.as_bytes()).is_some()
+        || p.contains("/go/pkg/")
+}
+
+fn maybe_tool(p: &str) -> bool {
+    p.starts_with("/usr/") || p.contains("node-gyp")
 }
 
 fn parent_dir(path: &str) -> String {
@@ -290,42 +326,42 @@ pub fn analyze(img: &Image, w: &Waste, d: Option<WithDockerfile>) -> Vec<Finding
     let visible = visible_files(img);
     let context_claimed = context_not_ignored(&ctx, image_bytes, &mut out);
     cleanup(&ctx, w, image_bytes, &context_claimed, &mut out);
-    by_pattern(
-        &ctx,
-        &visible,
-        image_bytes,
-        &mut out,
-        "package-cache",
-        |p| group_of(&CACHE_DIRS, p),
-    );
-    by_pattern(
-        &ctx,
-        &visible,
-        image_bytes,
-        &mut out,
-        "build-tools-in-final-image",
-        |p| group_of(&TOOL_DIRS, p),
-    );
+    // One pass over the final filesystem for the three path rules.
     let archive_layers: Vec<bool> = (0..img.layers.len())
         .map(|l| matches!(ctx.keyword(l).as_str(), "RUN" | "ADD"))
         .collect();
+    let (mut caches, mut tools, mut archives) =
+        (Groups::default(), Groups::default(), Groups::default());
+    for (_, layer, path, bytes) in &visible {
+        let layer = *layer;
+        if ctx.is_base(layer) {
+            continue;
+        }
+        let cache = if maybe_cache(path) {
+            group_of(&CACHE_DIRS, path)
+        } else {
+            None
+        };
+        if let Some(dir) = cache {
+            caches.add(layer, layer, dir, path.clone(), *bytes);
+        } else if archive_layers[layer] && is_archive(path) {
+            archives.add(layer, layer, parent_dir(path), path.clone(), *bytes);
+        }
+        if maybe_tool(path) {
+            if let Some(dir) = group_of(&TOOL_DIRS, path) {
+                tools.add(layer, layer, dir, path.clone(), *bytes);
+            }
+        }
+    }
+    by_pattern(&ctx, caches, image_bytes, &mut out, "package-cache");
     by_pattern(
         &ctx,
-        &visible,
+        tools,
         image_bytes,
         &mut out,
-        "leftover-archive",
-        |p| {
-            if ARCHIVE.is_match(p) && group_of(&CACHE_DIRS, p).is_none() {
-                Some(parent_dir(p))
-            } else {
-                None
-            }
-        },
+        "build-tools-in-final-image",
     );
-    out.retain(|f| {
-        f.rule != "leftover-archive" || archive_layers.get(f.layer).copied().unwrap_or(false)
-    });
+    by_pattern(&ctx, archives, image_bytes, &mut out, "leftover-archive");
     cache_order(&ctx, &mut out);
     base_image(&ctx, image_bytes, &mut out);
     out.sort_by(|a, b| {
@@ -346,6 +382,7 @@ fn cleanup(
 ) {
     let tree = &ctx.img.tree;
     let mut g = Groups::default();
+    let mut deleted_groups = std::collections::HashSet::new();
     for f in &w.reclaimable_files {
         if f.hidden_in <= f.layer || ctx.is_base(f.layer) {
             continue;
@@ -374,15 +411,13 @@ fn cleanup(
                 }
             }
         }
+        if f.deleted {
+            deleted_groups.insert((f.layer, f.hidden_in, key.clone()));
+        }
         g.add(f.layer, f.hidden_in, key, f.path.clone(), f.bytes);
     }
     for ((layer, hidden_in, dir), files) in g.0 {
-        let deleted = w.reclaimable_files.iter().any(|f| {
-            f.layer == layer
-                && f.hidden_in == hidden_in
-                && f.deleted
-                && files.iter().any(|(p, _)| *p == f.path)
-        });
+        let deleted = deleted_groups.contains(&(layer, hidden_in, dir.clone()));
         let (bytes, paths) = top_paths(files);
         let how = if deleted {
             "deletes"
@@ -419,23 +454,7 @@ fn cleanup(
     }
 }
 
-fn by_pattern(
-    ctx: &Ctx,
-    visible: &[(NodeId, usize, String, u64)],
-    image_bytes: u64,
-    out: &mut Vec<Finding>,
-    rule: &'static str,
-    group: impl Fn(&str) -> Option<String>,
-) {
-    let mut g = Groups::default();
-    for (_, layer, path, bytes) in visible {
-        if ctx.is_base(*layer) {
-            continue;
-        }
-        if let Some(dir) = group(path) {
-            g.add(*layer, *layer, dir, path.clone(), *bytes);
-        }
-    }
+fn by_pattern(ctx: &Ctx, g: Groups, image_bytes: u64, out: &mut Vec<Finding>, rule: &'static str) {
     for ((layer, _, dir), files) in g.0 {
         let (bytes, paths) = top_paths(files);
         let (message, fix) = match rule {
@@ -897,7 +916,11 @@ mod tests {
         assert!(c[0].message.contains("under /tmp/b "), "{}", c[0].message);
         assert_eq!((c[0].layer, c[0].related[0].layer), (1, 2));
         assert_eq!(c[1].bytes, 500);
-        assert!(c[1].message.contains("under /var/lib/apt/lists "), "{}", c[1].message);
+        assert!(
+            c[1].message.contains("under /var/lib/apt/lists "),
+            "{}",
+            c[1].message
+        );
         assert_eq!(c[1].paths.len(), 2);
         // Hidden caches are cleanup, not package-cache (which is about visible ones).
         assert!(of(&f, "package-cache").is_empty());
@@ -976,11 +999,18 @@ mod tests {
             .collect();
         assert_eq!(
             ctx,
-            vec![("**/.git".into(), 720), ("**/__pycache__".into(), 30), ("**/.env".into(), 5)]
+            vec![
+                ("**/.git".into(), 720),
+                ("**/__pycache__".into(), 30),
+                ("**/.env".into(), 5)
+            ]
         );
         let co = of(&f, "cache-order");
         assert_eq!(co.len(), 1);
-        assert_eq!((co[0].layer, co[0].related[0].layer, co[0].bytes), (1, 2, 5000));
+        assert_eq!(
+            (co[0].layer, co[0].related[0].layer, co[0].bytes),
+            (1, 2, 5000)
+        );
         assert!(co[0].fix.contains("COPY requirements.txt"), "{}", co[0].fix);
     }
 
@@ -1004,7 +1034,14 @@ mod tests {
         let mapping = crate::dockerfile::map::map(&df, &img);
         assert!(mapping.warnings.is_empty(), "{:?}", mapping.warnings);
         let w = crate::analysis::waste::analyze(&img);
-        let f = analyze(&img, &w, Some(WithDockerfile { df: &df, mapping: &mapping }));
+        let f = analyze(
+            &img,
+            &w,
+            Some(WithDockerfile {
+                df: &df,
+                mapping: &mapping,
+            }),
+        );
         let rules: Vec<&str> = f.iter().map(|x| x.rule).collect();
         assert_eq!(rules, vec!["base-image", "context-not-ignored"], "{f:#?}");
         assert_eq!(f[0].bytes, 5100);
