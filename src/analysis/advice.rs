@@ -222,10 +222,11 @@ fn visible_files(img: &Image) -> Vec<(NodeId, usize, String, u64)> {
         p.push_str(&prefix[depth - 1]);
         p.push('/');
         p.push_str(&String::from_utf8_lossy(tree.name(n)));
-        if e.kind == EntryKind::File && e.tar_size > 0 {
-            if let Some(v) = tree.state_at(n, top) {
-                out.push((n, v.layer as usize, p.clone(), e.tar_size));
-            }
+        if e.kind == EntryKind::File
+            && e.tar_size > 0
+            && let Some(v) = tree.state_at(n, top)
+        {
+            out.push((n, v.layer as usize, p.clone(), e.tar_size));
         }
         if e.kind == EntryKind::Dir {
             prefix.push(p);
@@ -347,10 +348,10 @@ pub fn analyze(img: &Image, w: &Waste, d: Option<WithDockerfile>) -> Vec<Finding
         } else if archive_layers[layer] && is_archive(path) {
             archives.add(layer, layer, parent_dir(path), path.clone(), *bytes);
         }
-        if maybe_tool(path) {
-            if let Some(dir) = group_of(&TOOL_DIRS, path) {
-                tools.add(layer, layer, dir, path.clone(), *bytes);
-            }
+        if maybe_tool(path)
+            && let Some(dir) = group_of(&TOOL_DIRS, path)
+        {
+            tools.add(layer, layer, dir, path.clone(), *bytes);
         }
     }
     by_pattern(&ctx, caches, image_bytes, &mut out, "package-cache");
