@@ -460,3 +460,23 @@ fn build_uses_its_dockerfile_and_diff_takes_one() {
         "{txt}"
     );
 }
+
+#[test]
+fn every_instruction_kind_maps_with_a_custom_shell_and_base_variables() {
+    require_docker!();
+    let df = fixture("every-instruction.Dockerfile");
+    let text = std::fs::read_to_string(&df).unwrap();
+    let tag = "layerlens-test/df-every:1";
+    let data = LayerBuilder::new().file("d/x", b"x\n", 0o644).finish();
+    build_with_args(tag, &df, &[("conf file.txt", b"hi\n"), ("data.tar", &data)], &[]);
+    let args = ["report", tag, "--format", "json", "--dockerfile", df.to_str().unwrap()];
+    let (stdout, stderr) = run_ok(&args);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let got = mapping(&serde_json::from_str(&stdout).unwrap());
+    // Every line after FROM, in order (`$PATH` comes from the base image; SHELL changes
+    // the prefix of every later history entry; HEALTHCHECK and EXPOSE print Go values).
+    let expected: Vec<Option<u64>> = (2..=text.lines().count() as u64).map(Some).collect();
+    let lines: Vec<Option<u64>> = got.iter().map(|g| g.1).collect();
+    assert_eq!(lines[lines.len() - expected.len()..], expected[..], "{got:#?}");
+    assert!(got[..got.len() - expected.len()].iter().all(|g| g.2));
+}

@@ -115,7 +115,7 @@ pub struct HistoryCommand {
 /// Parse a `created_by` string of either builder.
 pub fn parse_history(created_by: &str) -> HistoryCommand {
     static NOP: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"^\s*\S+ -c #\(nop\)\s*").unwrap());
+        std::sync::LazyLock::new(|| regex::Regex::new(r"^[^#]*?-c #\(nop\)\s*").unwrap());
     let mut s = created_by.trim();
     let mut buildkit = false;
     if let Some(x) = s.strip_suffix("# buildkit") {
@@ -197,6 +197,11 @@ pub fn ws(s: &str) -> String {
 /// Brackets, quotes and commas dropped, whitespace collapsed (JSON vs Go's `%q`).
 fn loose(s: &str) -> String {
     ws(&s.replace(['[', ']', '"', ','], " "))
+}
+
+/// Go's `%q` escapes undone (`\"` → `"`, `\\` → `\`), as history prints arrays.
+fn go_unquote(s: &str) -> String {
+    s.replace("\\\"", "\"").replace("\\\\", "\\")
 }
 
 fn tokens(s: &str) -> Vec<String> {
@@ -294,7 +299,7 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 && !h.buildkit
                 && h.body[..pos].contains(':')
             {
-                return norm_dest(&h.body[pos + 4..]) == norm_dest(dest);
+                return subst::wild_eq(&norm_dest(dest), &norm_dest(&h.body[pos + 4..]));
             }
             let words: Vec<&str> = h.body.split_whitespace().collect();
             let mut from = None;
@@ -311,7 +316,7 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
             let Some(hd) = plain.last() else {
                 return false;
             };
-            if norm_dest(hd) != norm_dest(dest) {
+            if !subst::wild_eq(&norm_dest(dest), &norm_dest(hd)) {
                 return false;
             }
             let hsrc: Vec<String> = plain[..plain.len() - 1]
@@ -322,7 +327,9 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 .iter()
                 .map(|s| norm_dest(s))
                 .collect();
-            if hsrc != wsrc {
+            if hsrc.len() != wsrc.len()
+                || !wsrc.iter().zip(&hsrc).all(|(w, h)| subst::wild_eq(w, h))
+            {
                 return false;
             }
             match (from, ins.flag("from")) {
@@ -338,7 +345,8 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("")))
                 .collect::<Vec<_>>()
                 .join(" ");
-            ws(&want) == ws(&h.body) || loose(&want) == loose(&h.body)
+            subst::wild_eq(&ws(&want), &ws(&h.body))
+                || subst::wild_eq(&loose(&want), &loose(&go_unquote(&h.body)))
         }
         "ARG" => {
             let names: Vec<String> = subst::key_values(&ins.args, &ctx.env, escape, false)
@@ -352,13 +360,15 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 .collect();
             names == got
         }
-        "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" => ws(&p(&ins.args)) == ws(&h.body),
+        "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" => {
+            subst::wild_eq(&ws(&p(&ins.args)), &ws(&h.body))
+        }
         "CMD" | "ENTRYPOINT" | "SHELL" => {
             let want = match &ins.json {
                 Some(j) => j.join(" "),
                 None => format!("{} {}", ctx.shell.join(" "), ins.args),
             };
-            loose(&want) == loose(&h.body)
+            loose(&want) == loose(&go_unquote(&h.body))
         }
         _ => {
             // EXPOSE, VOLUME, HEALTHCHECK, ONBUILD: the builders print Go structures;
@@ -380,7 +390,7 @@ pub fn map(df: &Dockerfile, img: &Image) -> Mapping {
 pub fn map_history(
     df: &Dockerfile,
     history: &[HistoryItem],
-    run_config: &serde_json::Value,
+    _run_config: &serde_json::Value,
 ) -> Mapping {
     let escape = df.directives.escape;
     let parsed: Vec<HistoryCommand> = history
@@ -415,15 +425,10 @@ pub fn map_history(
             (k, o.or(v))
         })
         .collect();
-    // Variables the base image set (the final config's Env), below everything else.
-    let mut base_env: Env = Vec::new();
-    if let Some(list) = run_config.get("Env").and_then(|e| e.as_array()) {
-        for e in list.iter().filter_map(|e| e.as_str()) {
-            if let Some((k, v)) = e.split_once('=') {
-                subst::set(&mut base_env, k, Some(v.to_string()));
-            }
-        }
-    }
+    // Variables the Dockerfile does not define come from the base image: unknown here,
+    // so they match anything (the final config's Env holds their values after the
+    // Dockerfile's own ENVs, not before).
+    let base_env: Env = vec![(subst::UNKNOWN_IS_WILDCARD.to_string(), None)];
     let chain = df.final_chain();
     let first = chain[0];
     m.base_image = Some(subst::process(&df.stages[first].from_raw, &global, escape));

@@ -6,6 +6,28 @@
 /// Variables in scope: name → value (`None`: declared without a value).
 pub type Env = Vec<(String, Option<String>)>;
 
+/// Stands for the value of a variable the Dockerfile does not define (set by the base
+/// image): matched as "anything" by [`wild_eq`]. Enabled by an [`UNKNOWN_IS_WILDCARD`]
+/// entry in the environment.
+pub const WILDCARD: char = '\u{1}';
+/// Environment entry name that turns unknown variables into [`WILDCARD`].
+pub const UNKNOWN_IS_WILDCARD: &str = "\u{1}";
+
+fn unknown_is_wildcard(env: &Env) -> bool {
+    env.iter().any(|(k, _)| k == UNKNOWN_IS_WILDCARD)
+}
+
+/// `want` (which may hold [`WILDCARD`]s) equals `got`.
+pub fn wild_eq(want: &str, got: &str) -> bool {
+    if !want.contains(WILDCARD) {
+        return want == got;
+    }
+    let pattern: Vec<String> = want.split(WILDCARD).map(regex::escape).collect();
+    regex::Regex::new(&format!("^(?s:{})$", pattern.join(".*")))
+        .map(|r| r.is_match(got))
+        .unwrap_or(false)
+}
+
 /// The value of `name` in `env` (the last definition wins).
 pub fn lookup<'a>(env: &'a Env, name: &str) -> Option<&'a Option<String>> {
     env.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
@@ -111,9 +133,14 @@ fn expand_var(c: &[char], i: &mut usize, env: &Env, escape: char, out: &mut Stri
         }
         let name: String = c[ns..*i].iter().collect();
         let value = lookup(env, &name).cloned().flatten();
+        let unknown = lookup(env, &name).is_none() && unknown_is_wildcard(env);
         if *i < c.len() && c[*i] == '}' {
             *i += 1;
-            out.push_str(value.as_deref().unwrap_or(""));
+            if unknown {
+                out.push(WILDCARD);
+            } else {
+                out.push_str(value.as_deref().unwrap_or(""));
+            }
             return;
         }
         // ${NAME<op>word}
@@ -137,6 +164,10 @@ fn expand_var(c: &[char], i: &mut usize, env: &Env, escape: char, out: &mut Stri
         let mut word = String::new();
         process_into(c, i, env, escape, &mut word, Some('}'), true);
         *i = (*i + 1).min(c.len());
+        if unknown {
+            out.push(WILDCARD);
+            return;
+        }
         let set = lookup(env, &name).is_some_and(|v| v.is_some());
         let nonempty = value.as_deref().is_some_and(|v| !v.is_empty());
         let present = if op.starts_with(':') { nonempty } else { set };
@@ -169,6 +200,10 @@ fn expand_var(c: &[char], i: &mut usize, env: &Env, escape: char, out: &mut Stri
         return;
     }
     let name: String = c[ns..*i].iter().collect();
+    if lookup(env, &name).is_none() && unknown_is_wildcard(env) {
+        out.push(WILDCARD);
+        return;
+    }
     out.push_str(
         lookup(env, &name)
             .cloned()
@@ -276,6 +311,18 @@ mod tests {
         assert_eq!(process("`$A", &e, '`'), "$A");
         assert_eq!(process("$", &e, '\\'), "$");
         assert_eq!(process("${A", &e, '\\'), "${A");
+    }
+
+    #[test]
+    fn unknown_variables_as_wildcards() {
+        let mut e = env();
+        e.push((UNKNOWN_IS_WILDCARD.into(), None));
+        let w = process("/opt/bin:$PATH:${A}", &e, '\\');
+        assert!(wild_eq(&w, "/opt/bin:/usr/bin:/bin:1"));
+        assert!(!wild_eq(&w, "/usr/bin:1"));
+        assert!(wild_eq("plain", "plain") && !wild_eq("plain", "other"));
+        // Without the marker, unknown variables are empty (BuildKit's behaviour).
+        assert_eq!(process("x$PATH", &env(), '\\'), "x");
     }
 
     #[test]
