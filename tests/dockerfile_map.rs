@@ -468,8 +468,20 @@ fn every_instruction_kind_maps_with_a_custom_shell_and_base_variables() {
     let text = std::fs::read_to_string(&df).unwrap();
     let tag = "layerlens-test/df-every:1";
     let data = LayerBuilder::new().file("d/x", b"x\n", 0o644).finish();
-    build_with_args(tag, &df, &[("conf file.txt", b"hi\n"), ("data.tar", &data)], &[]);
-    let args = ["report", tag, "--format", "json", "--dockerfile", df.to_str().unwrap()];
+    build_with_args(
+        tag,
+        &df,
+        &[("conf file.txt", b"hi\n"), ("data.tar", &data)],
+        &[],
+    );
+    let args = [
+        "report",
+        tag,
+        "--format",
+        "json",
+        "--dockerfile",
+        df.to_str().unwrap(),
+    ];
     let (stdout, stderr) = run_ok(&args);
     assert!(!stderr.contains("warning"), "{stderr}");
     let got = mapping(&serde_json::from_str(&stdout).unwrap());
@@ -477,6 +489,10 @@ fn every_instruction_kind_maps_with_a_custom_shell_and_base_variables() {
     // the prefix of every later history entry; HEALTHCHECK and EXPOSE print Go values).
     let expected: Vec<Option<u64>> = (2..=text.lines().count() as u64).map(Some).collect();
     let lines: Vec<Option<u64>> = got.iter().map(|g| g.1).collect();
-    assert_eq!(lines[lines.len() - expected.len()..], expected[..], "{got:#?}");
+    assert_eq!(
+        lines[lines.len() - expected.len()..],
+        expected[..],
+        "{got:#?}"
+    );
     assert!(got[..got.len() - expected.len()].iter().all(|g| g.2));
 }

@@ -693,7 +693,11 @@ fn cache_order(ctx: &Ctx, out: &mut Vec<Finding>) {
     }
     let mut steps: Vec<Step> = Vec::new();
     if let Some(d) = ctx.d {
-        for s in d.df.final_chain() {
+        let chain = match d.mapping.target {
+            Some(t) => d.df.chain_of(t),
+            None => d.df.final_chain(),
+        };
+        for s in chain {
             for i in d.df.stage_instructions(s) {
                 let ins = &d.df.instructions[i];
                 let words =

@@ -42,6 +42,8 @@ pub struct Mapping {
     pub base_from: Option<usize>,
     pub mismatch: Option<Mismatch>,
     pub warnings: Vec<String>,
+    /// The stage the image was built as (the last one, unless built with `--target`).
+    pub target: Option<usize>,
 }
 
 /// A Dockerfile location as reports show it.
@@ -392,6 +394,29 @@ pub fn map_history(
     history: &[HistoryItem],
     _run_config: &serde_json::Value,
 ) -> Mapping {
+    let Some(last) = df.stages.len().checked_sub(1) else {
+        return map_stage(df, history, 0);
+    };
+    let m = map_stage(df, history, last);
+    if m.mismatch.is_none() {
+        return m;
+    }
+    // Built with `--target`: a stage whose whole chain matches the top of the history.
+    for s in (0..last).rev() {
+        let t = map_stage(df, history, s);
+        let mapped = t
+            .history
+            .iter()
+            .any(|h| matches!(h, Some(Target::Instruction(_))));
+        if t.mismatch.is_none() && mapped {
+            return t;
+        }
+    }
+    m
+}
+
+/// Map the history to the chain that ends with stage `target`.
+fn map_stage(df: &Dockerfile, history: &[HistoryItem], target: usize) -> Mapping {
     let escape = df.directives.escape;
     let parsed: Vec<HistoryCommand> = history
         .iter()
@@ -429,7 +454,8 @@ pub fn map_history(
     // so they match anything (the final config's Env holds their values after the
     // Dockerfile's own ENVs, not before).
     let base_env: Env = vec![(subst::UNKNOWN_IS_WILDCARD.to_string(), None)];
-    let chain = df.final_chain();
+    let chain = df.chain_of(target);
+    m.target = Some(target);
     let first = chain[0];
     m.base_image = Some(subst::process(&df.stages[first].from_raw, &global, escape));
     m.base_from = Some(df.stages[first].from_instruction);

@@ -525,8 +525,16 @@ impl Dockerfile {
     /// The final stage's chain, bottom first: the stages it builds on (`FROM <stage>`),
     /// then itself.
     pub fn final_chain(&self) -> Vec<usize> {
+        match self.stages.len().checked_sub(1) {
+            Some(last) => self.chain_of(last),
+            None => Vec::new(),
+        }
+    }
+
+    /// The chain of stage `stage`, bottom first: the stages it builds on, then itself.
+    pub fn chain_of(&self, stage: usize) -> Vec<usize> {
         let mut chain = Vec::new();
-        let mut cur = self.stages.len().checked_sub(1);
+        let mut cur = Some(stage).filter(|&s| s < self.stages.len());
         while let Some(s) = cur {
             if chain.contains(&s) {
                 break;

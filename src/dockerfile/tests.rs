@@ -355,3 +355,30 @@ fn random_input_never_panics_and_lines_stay_in_the_file() {
         assert_eq!(m.history.len(), history.len());
     }
 }
+
+#[test]
+fn an_image_built_with_target_maps_to_that_stage() {
+    let df = parse(
+        "FROM b AS build\nRUN make\nFROM build AS test\nRUN make test\nFROM scratch\nCOPY --from=build /o /o\n",
+    );
+    let h = hist(&[
+        ("base", false),
+        ("/bin/sh -c make", false),
+        ("/bin/sh -c make test", false),
+    ]);
+    let m = map::map_history(&df, &h, &serde_json::Value::Null);
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    assert_eq!(m.target, Some(1));
+    assert_eq!(m.instruction_of_history(2), Some(3));
+    assert_eq!(m.instruction_of_history(1), Some(1));
+    assert!(m.is_base_history(0));
+    // A stage with nothing to match is not taken for the target.
+    let df = parse("FROM b AS base\nFROM base\nRUN other\n");
+    let m = map::map_history(
+        &df,
+        &hist(&[("base", false), ("/bin/sh -c make", false)]),
+        &serde_json::Value::Null,
+    );
+    assert!(m.mismatch.is_some());
+    assert_eq!(m.warnings.len(), 1);
+}
