@@ -496,3 +496,40 @@ fn every_instruction_kind_maps_with_a_custom_shell_and_base_variables() {
     );
     assert!(got[..got.len() - expected.len()].iter().all(|g| g.2));
 }
+
+#[test]
+fn the_dockerfile_of_a_build_command_line_and_the_explorer_flag() {
+    use layerlens::cli::{Cli, build_dockerfile};
+    let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        build_dockerfile(&v(&["-t", "x", "."])),
+        Some(PathBuf::from("./Dockerfile"))
+    );
+    assert_eq!(
+        build_dockerfile(&v(&["-t", "x", "ctx"])),
+        Some(PathBuf::from("ctx/Dockerfile"))
+    );
+    assert_eq!(
+        build_dockerfile(&v(&["-f", "d/app.Dockerfile", "ctx"])),
+        Some(PathBuf::from("d/app.Dockerfile"))
+    );
+    assert_eq!(
+        build_dockerfile(&v(&["--file=F", "."])),
+        Some(PathBuf::from("F"))
+    );
+    assert_eq!(
+        build_dockerfile(&v(&["-fF", "."])),
+        Some(PathBuf::from("F"))
+    );
+    assert_eq!(
+        build_dockerfile(&v(&["-t", "x", "-"])),
+        None,
+        "Dockerfile on stdin"
+    );
+    assert_eq!(build_dockerfile(&v(&["-f", "-", "."])), None);
+    use clap::Parser;
+    let cli =
+        Cli::try_parse_from(["layerlens", "--dockerfile", "app/Dockerfile", "img:1"]).unwrap();
+    assert_eq!(cli.dockerfile, Some(PathBuf::from("app/Dockerfile")));
+    assert_eq!(cli.image.as_deref(), Some("img:1"));
+}
