@@ -562,6 +562,10 @@ fn context_not_ignored(
         ".mypy_cache",
         ".tox",
         ".env",
+        ".idea",
+        ".vscode",
+        ".nyc_output",
+        ".terraform",
     ];
     let img = ctx.img;
     let tree = &img.tree;
@@ -596,9 +600,18 @@ fn context_not_ignored(
             }
             let path = tree.display_path(n);
             let comps: Vec<&str> = path.split('/').collect();
-            let hit = comps
-                .iter()
-                .position(|c| NAMES.contains(c) || c.starts_with(".env."));
+            // A Rust build output: `target/` beside a Cargo.toml copied with it.
+            let cargo_target = |k: usize| {
+                comps[k] == "target" && {
+                    let manifest = format!("{}/Cargo.toml", comps[1..k].join("/"));
+                    tree.lookup_path(manifest.trim_start_matches('/').as_bytes())
+                        .and_then(|m| tree.version_in(m, layer))
+                        .is_some_and(|v| v.is_present())
+                }
+            };
+            let hit = (0..comps.len()).find(|&k| {
+                NAMES.contains(&comps[k]) || comps[k].starts_with(".env.") || cargo_target(k)
+            });
             let Some(k) = hit else { continue };
             let dir = comps[..=k].join("/");
             g.add(layer, layer, dir, path.clone(), e.tar_size);
@@ -990,6 +1003,9 @@ mod tests {
                     FEntry::file("app/src/__pycache__/m.pyc", vec![1; 30]),
                     FEntry::file("app/.env", vec![1; 5]),
                     FEntry::file("app/requirements.txt", vec![1; 9]),
+                    FEntry::file("app/tool/Cargo.toml", vec![1; 3]),
+                    FEntry::file("app/tool/target/release/tool", vec![1; 40]),
+                    FEntry::file("app/docs/target/index.html", vec![1; 4]),
                 ],
             ),
             (
@@ -1006,6 +1022,7 @@ mod tests {
             ctx,
             vec![
                 ("**/.git".into(), 720),
+                ("**/target".into(), 40),
                 ("**/__pycache__".into(), 30),
                 ("**/.env".into(), 5)
             ]
