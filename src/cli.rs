@@ -573,9 +573,13 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             let img = load_image(&image, global)?;
             let w = waste::analyze(&img);
-            let advice = crate::analysis::advice::removable_bytes(
-                &crate::analysis::advice::analyze(&img, &w, None),
-            );
+            // Advice only when its rule is on (it walks the whole final filesystem).
+            let advice = match rules.highest_advice_bytes {
+                report::ci::Threshold::Disabled => 0,
+                _ => crate::analysis::advice::removable_bytes(&crate::analysis::advice::analyze(
+                    &img, &w, None,
+                )),
+            };
             let results = report::ci::evaluate_with_advice(&rules, &w, advice);
             let mut text = format!(
                 "{}: efficiency {:.4}, wasted {}, user wasted {:.4}, reclaimable {}\n",
