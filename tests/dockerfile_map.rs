@@ -188,9 +188,13 @@ fn backtick_escape_and_stage_chain_map() {
     ]);
     let got = mapping(&report);
     // FROM builder: the builder stage's instructions come first, then the final ones.
+    // The builder's ONBUILD is recorded in its stage, and its trigger runs first in the
+    // stage built FROM it: both map to the ONBUILD line.
     let expected: Vec<usize> = [
         "ENV DIR",
         "RUN mkdir",
+        "ONBUILD",
+        "ONBUILD",
         "RUN echo done",
         "USER",
         "ENTRYPOINT",
@@ -369,6 +373,7 @@ fn buildkit_history_from_a_fixture_maps_heredocs_flags_and_stages() {
         None,
         Some("WORKDIR"),
         Some("ENV MODE"),
+        Some("WORKDIR src"),
         Some("COPY --link"),
         Some("COPY . ."),
         Some("RUN echo \"$MODE"),

@@ -219,6 +219,38 @@ struct Ctx {
     /// ARGs then ENVs (ENV wins).
     env: Env,
     shell: Vec<String>,
+    /// The working directory before the instruction (None: the base image's).
+    workdir: Option<String>,
+}
+
+/// `/a/./b/../c/` → `/a/c` (a [`subst::WILDCARD`] stays a component of its own).
+fn clean_path(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+/// The directory a WORKDIR sets: relative paths join the previous one (BuildKit
+/// records the result).
+fn resolve_workdir(ctx: &Ctx, arg: &str, escape: char) -> String {
+    let p = subst::process(arg.trim(), &ctx.env, escape);
+    if p.starts_with('/') {
+        clean_path(&p)
+    } else {
+        let base = ctx
+            .workdir
+            .clone()
+            .unwrap_or_else(|| subst::WILDCARD.to_string());
+        clean_path(&format!("{base}/{p}"))
+    }
 }
 
 fn norm_dest(s: &str) -> String {
@@ -362,9 +394,11 @@ fn matches(ins: &Instruction, ctx: &Ctx, h: &HistoryCommand, escape: char) -> bo
                 .collect();
             names == got
         }
-        "WORKDIR" | "USER" | "STOPSIGNAL" | "MAINTAINER" => {
+        "WORKDIR" => {
             subst::wild_eq(&ws(&p(&ins.args)), &ws(&h.body))
+                || subst::wild_eq(&resolve_workdir(ctx, &ins.args, escape), h.body.trim())
         }
+        "USER" | "STOPSIGNAL" | "MAINTAINER" => subst::wild_eq(&ws(&p(&ins.args)), &ws(&h.body)),
         "CMD" | "ENTRYPOINT" | "SHELL" => {
             let want = match &ins.json {
                 Some(j) => j.join(" "),
@@ -460,19 +494,39 @@ fn map_stage(df: &Dockerfile, history: &[HistoryItem], target: usize) -> Mapping
     m.base_image = Some(subst::process(&df.stages[first].from_raw, &global, escape));
     m.base_from = Some(df.stages[first].from_instruction);
     // Walk forward to know the state before each instruction.
-    let mut steps: Vec<(usize, Ctx)> = Vec::new();
+    // Each step: (instruction index, the instruction as run, the state before it).
+    let mut steps: Vec<(usize, Instruction, Ctx)> = Vec::new();
     let mut envs: Env = Vec::new();
     let mut shell = vec!["/bin/sh".to_string(), "-c".to_string()];
-    for &s in &chain {
+    // The working directory (None: the base image's, unknown).
+    let mut workdir: Option<String> = None;
+    for (pos, &s) in chain.iter().enumerate() {
         let mut args: Env = Vec::new();
-        for i in df.stage_instructions(s) {
-            let ins = &df.instructions[i];
+        // A stage built on another stage first runs that stage's ONBUILD triggers.
+        let mut todo: Vec<(usize, Instruction)> = Vec::new();
+        if pos > 0 {
+            for i in df.stage_instructions(chain[pos - 1]) {
+                let ob = &df.instructions[i];
+                if ob.keyword == "ONBUILD"
+                    && let Some(t) = super::from_text(&ob.args, ob.line, escape)
+                {
+                    todo.push((i, t));
+                }
+            }
+        }
+        todo.extend(
+            df.stage_instructions(s)
+                .into_iter()
+                .map(|i| (i, df.instructions[i].clone())),
+        );
+        for (i, ins) in todo {
             let mut env = base_env.clone();
             env.extend(args.iter().cloned());
             env.extend(envs.iter().cloned());
             let ctx = Ctx {
                 env: env.clone(),
                 shell: shell.clone(),
+                workdir: workdir.clone(),
             };
             match ins.keyword.as_str() {
                 "ARG" => {
@@ -495,25 +549,25 @@ fn map_stage(df: &Dockerfile, history: &[HistoryItem], target: usize) -> Mapping
                         shell = j.clone();
                     }
                 }
+                "WORKDIR" => workdir = Some(resolve_workdir(&ctx, &ins.args, escape)),
                 _ => {}
             }
-            steps.push((i, ctx));
+            steps.push((i, ins, ctx));
         }
     }
     // Walk down from the top.
     let mut j = history.len();
     let mut k = steps.len();
     while k > 0 {
-        let (i, ctx) = &steps[k - 1];
-        let ins = &df.instructions[*i];
+        let (i, ins, ctx) = &steps[k - 1];
         if j > 0 && matches(ins, ctx, &parsed[j - 1], escape) {
             m.history[j - 1] = Some(Target::Instruction(*i));
             j -= 1;
             k -= 1;
             continue;
         }
-        // An ARG may leave no history entry.
-        if ins.keyword == "ARG" {
+        // An ARG may leave no history entry, an ONBUILD leaves none with BuildKit.
+        if ins.keyword == "ARG" || ins.keyword == "ONBUILD" {
             k -= 1;
             continue;
         }

@@ -378,7 +378,7 @@ pub fn join_lines(head: &str, escape: char) -> String {
 }
 
 /// An instruction from its source text (without heredoc bodies).
-fn from_text(head: &str, line: usize, escape: char) -> Option<Instruction> {
+pub(crate) fn from_text(head: &str, line: usize, escape: char) -> Option<Instruction> {
     let joined = join_lines(head, escape);
     let joined = joined.trim();
     let (kw, rest) = match joined.find(char::is_whitespace) {
