@@ -12,6 +12,7 @@
 //! forms; lowercase keywords; `ARG` before `FROM`; named and indexed stages; ONBUILD.
 //! A syntax error becomes a warning with its line; the other instructions still parse.
 
+pub mod highlight;
 pub mod map;
 pub mod subst;
 
