@@ -3,6 +3,7 @@
 pub mod advice;
 pub mod ci;
 pub mod diff;
+pub mod dockerfile;
 pub mod files;
 pub mod json;
 pub mod markdown;
