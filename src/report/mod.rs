@@ -1,9 +1,13 @@
 //! Headless output: JSON and text reports, file listings, the CI gate.
 
+pub mod advice;
 pub mod ci;
 pub mod diff;
+pub mod dockerfile;
 pub mod files;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use humansize::{BINARY, format_size};
