@@ -659,6 +659,7 @@ pub fn dispatch(args: Cli) -> Result<i32> {
             b,
             format: None,
             output: None,
+            ..
         }) if tty => {
             let b = expand_shorthand(&a, &b)?;
             let p = platform(&args.global)?;
@@ -681,7 +682,12 @@ pub fn dispatch(args: Cli) -> Result<i32> {
         Some(cmd) => run_command(cmd, &args.global),
         None => {
             let p = platform(&args.global)?;
-            crate::tui::run(args.image.clone(), p, sample_path())
+            crate::tui::run_with(
+                crate::tui::Start::Image(args.image.clone()),
+                p,
+                sample_path(),
+                args.dockerfile.clone(),
+            )
         }
     }
 }

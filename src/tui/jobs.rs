@@ -119,13 +119,35 @@ pub fn local_images(tx: Sender<Msg>, generation: u64) {
     });
 }
 
-pub fn analyze(tx: Sender<Msg>, generation: u64, image: Arc<Image>) {
+/// Waste, then (with a Dockerfile and its mapping) the advice.
+pub fn analyze(
+    tx: Sender<Msg>,
+    generation: u64,
+    image: Arc<Image>,
+    dockerfile: Option<(
+        crate::dockerfile::Dockerfile,
+        crate::dockerfile::map::Mapping,
+    )>,
+) {
     std::thread::spawn(move || {
         let w = crate::analysis::waste::analyze(&image);
+        let findings = dockerfile.as_ref().map(|(df, mapping)| {
+            crate::analysis::advice::analyze(
+                &image,
+                &w,
+                Some(crate::analysis::advice::WithDockerfile { df, mapping }),
+            )
+        });
         let _ = tx.send(Msg::Load {
             generation,
             event: LoadMsg::Waste(Box::new(w)),
         });
+        if let Some(f) = findings {
+            let _ = tx.send(Msg::Load {
+                generation,
+                event: LoadMsg::Findings(f),
+            });
+        }
     });
 }
 
