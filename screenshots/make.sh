@@ -161,6 +161,13 @@ screen_preview() {
     shot preview preview
 }
 
+screen_dockerfile() {
+    start dockerfile "$APP --dockerfile screenshots/demo-app/Dockerfile"
+    sleep 2                                # the advice arrives after the analysis
+    keys dockerfile j j j j                # layer 4: pip install, its line highlighted
+    shot dockerfile dockerfile
+}
+
 screen_help() {
     start help "$APP"
     keys help '?'
@@ -178,7 +185,7 @@ screen_diff_preview() {
     shot diffp diff-preview
 }
 
-SCREENS=(picker explorer changes filter preview help diff diff-preview)
+SCREENS=(picker explorer changes filter preview dockerfile help diff diff-preview)
 [ $# -gt 0 ] && SCREENS=("$@")
 echo "make.sh: rendering ${#SCREENS[@]} screen(s) at ${COLS}x${ROWS}"
 for s in "${SCREENS[@]}"; do

@@ -1652,6 +1652,8 @@ fn the_dockerfile_pane_follows_the_layers_and_selects_them() {
         .find(|l| l.contains("5 RUN apt-get update"))
         .unwrap_or_else(|| panic!("{s}"));
     assert!(cleanup_line.contains('!'), "no advice mark: {cleanup_line}");
+    // The details pane lists the advice about the selected layer (COPY: cache-order).
+    assert!(s.contains("cache-order: "), "{s}");
 }
 
 #[test]

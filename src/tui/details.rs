@@ -21,6 +21,8 @@ pub struct Details<'a> {
     pub waste: Option<&'a Waste>,
     /// Per layer: other local images that share it.
     pub shared: &'a [Vec<String>],
+    /// Advice (with a Dockerfile): the findings about the selected layer are listed.
+    pub findings: &'a [crate::analysis::advice::Finding],
 }
 
 /// Split a shell command into readable lines: one per `&&`, `||` or `;` step.
@@ -186,6 +188,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, d: &Details) {
                 ),
             ]));
         }
+    }
+    for fnd in d.findings.iter().filter(|f| row.made == Some(f.layer)) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("! {} ", human(fnd.bytes)), ctx.theme.error),
+            Span::styled(format!("{}: ", fnd.rule), ctx.theme.warn),
+            Span::raw(crate::report::escape_controls(&fnd.fix).replace('\n', " ")),
+        ]));
     }
     if let Some(h) = row.history.map(|h| &img.history[h]) {
         if let Some(c) = &h.created {

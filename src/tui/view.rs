@@ -103,6 +103,11 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
             .map(|(_, c)| c),
         waste: app.waste.as_ref(),
         shared: &app.shared,
+        findings: app
+            .dockerfile
+            .as_ref()
+            .map(|d| &d.findings[..])
+            .unwrap_or(&[]),
     };
     let summary = |focused| super::summary::Summary {
         img,
