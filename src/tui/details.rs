@@ -160,32 +160,15 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, d: &Details) {
             ]));
         }
         if let Some((a, m, r)) = d.counts {
+            // A count in its colour, dim when zero.
+            let count = |n: usize, text: String, style| {
+                Span::styled(text, if n > 0 { style } else { ctx.theme.dim })
+            };
             lines.push(Line::from(vec![
                 Span::styled("Changes   ", ctx.theme.dim),
-                Span::styled(
-                    format!("+{a} added  "),
-                    if a > 0 {
-                        ctx.theme.added
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
-                Span::styled(
-                    format!("~{m} modified  "),
-                    if m > 0 {
-                        ctx.theme.modified
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
-                Span::styled(
-                    format!("-{r} removed"),
-                    if r > 0 {
-                        ctx.theme.removed
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
+                count(a, format!("+{a} added  "), ctx.theme.added),
+                count(m, format!("~{m} modified  "), ctx.theme.modified),
+                count(r, format!("-{r} removed"), ctx.theme.removed),
             ]));
         }
     }
