@@ -64,7 +64,7 @@ fn main() {
     );
     let mut term = Terminal::new(TestBackend::new(200, 50)).unwrap();
     term.draw(|f| view::draw(f, &app)).unwrap();
-    let top = app.layer_rows.len();
+    let top = app.layers.rows.len();
     let mut script: Vec<(&str, Msg)> = Vec::new();
     for _ in 0..top.min(45) {
         script.push(("next layer (j)", key('j')));

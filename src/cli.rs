@@ -382,21 +382,14 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                     n - 1
                 )));
             }
-            let records = if changes {
-                report::files::changes(&img, l, false)
-            } else {
-                report::files::merged(&img, l)
-            };
-            let text = match format {
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&records).expect("serializes");
-                    s.push('\n');
-                    s
-                }
-                Format::Text => report::files::to_text(&records),
-            };
-            write_stdout(&text)?;
-            Ok(0)
+            // Streamed: a listing can be far larger than the image's metadata.
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            match report::files::write_listing(&img, l, changes, format == Format::Json, &mut out) {
+                Ok(()) => Ok(0),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                Err(e) => Err(Error::io(format!("writing output: {e}"))),
+            }
         }
         Command::Diff {
             a,
@@ -486,6 +479,12 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 report::human(w.reclaimable_bytes)
             );
             text.push_str(&report::ci::render(&results, from.as_deref()));
+            if results
+                .iter()
+                .any(|r| r.outcome == report::ci::Outcome::Fail)
+            {
+                text.push_str(&report::text::ci_culprits(&img, &w));
+            }
             write_stdout(&text)?;
             Ok(
                 if results
@@ -632,5 +631,57 @@ pub fn timing(what: &str, since: std::time::Instant) {
             "timing: {what}: {:.1} ms",
             since.elapsed().as_secs_f64() * 1e3
         );
+    }
+}
+
+/// Run what the command line asks for: the explorer, one of the headless commands, or
+/// on a terminal the diff screen for `diff` and `build` without `--format`. The exit
+/// code of a command that ran (errors are the caller's to print).
+pub fn dispatch(args: Cli) -> Result<i32> {
+    use std::io::IsTerminal;
+    if args.global.default_config {
+        print!("{}", crate::tui::keymap::DEFAULT_CONFIG);
+        return Ok(0);
+    }
+    let mode: crate::source::DaemonRead = args.global.daemon_read.parse()?;
+    crate::source::set_daemon_read(mode);
+    let platform = |g: &Global| -> Result<Option<crate::source::layout::Platform>> {
+        g.platform
+            .as_deref()
+            .map(crate::source::layout::Platform::parse)
+            .transpose()
+    };
+    let tty = std::io::stdout().is_terminal();
+    match args.command {
+        // Without --format on a terminal, a diff opens the explorer's diff mode.
+        Some(Command::Diff {
+            a,
+            b,
+            format: None,
+            output: None,
+        }) if tty => {
+            let b = expand_shorthand(&a, &b)?;
+            let p = platform(&args.global)?;
+            crate::tui::run_start(crate::tui::Start::Diff(a, b), p, sample_path())
+        }
+        // A build on a terminal opens the diff of the tag's old and new images.
+        Some(Command::Build {
+            format: None,
+            args: build_args,
+        }) if tty => match build(&build_args)? {
+            BuildOutcome::Compare { old, new } => {
+                let p = platform(&args.global)?;
+                crate::tui::run_start(crate::tui::Start::Diff(old, new), p, sample_path())
+            }
+            BuildOutcome::Message(m) => {
+                eprintln!("layerlens: {m}");
+                Ok(0)
+            }
+        },
+        Some(cmd) => run_command(cmd, &args.global),
+        None => {
+            let p = platform(&args.global)?;
+            crate::tui::run(args.image.clone(), p, sample_path())
+        }
     }
 }

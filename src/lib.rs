@@ -9,14 +9,30 @@
 //! | module | owns | depends on |
 //! |---|---|---|
 //! | [`model`] | entries, one layer's content ([`model::LayerContent`], parsed from a tar by [`model::layer::parse_tar`]), whiteouts, the layered file tree, the image and its history; no tokio, no ratatui | — |
-//! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]) | model |
+//! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it; split into host resolution, connection and TLS, errors, images and the export stream), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]) | model |
 //! | [`dockerfile`] | Dockerfiles: the tree-sitter parser (instructions, lines, stages, flags, heredocs, substitution; [`dockerfile::subst`]) and the history → line mapping ([`dockerfile::map`]), syntax classes for display ([`dockerfile::highlight`]); no tokio, no ratatui | model |
 //! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images, advice measured in bytes ([`analysis::advice`]) | model, dockerfile |
 //! | [`report`] | headless output: text, JSON, file listings, the CI gate, advice as text/JSON/SARIF/Markdown; [`report::escape_controls`] for every text that reaches a terminal | model, analysis, dockerfile |
-//! | [`tui`] | the explorer: app state ([`tui::app`]), views ([`tui::view`], [`tui::diffview`], [`tui::treeview`]), keymap and help, themes, background jobs ([`tui::jobs`]) that report with messages | model, analysis, source (through jobs) |
-//! | [`cli`] | argument parsing and the headless commands; `main.rs` only dispatches | all |
+//! | [`tui`] | the explorer, see below | model, analysis, source (through jobs) |
+//! | [`cli`] | argument parsing, [`cli::dispatch`] (the one place commands are chosen) and the headless commands; `main.rs` only turns the result into an exit code | all |
 //! | [`error`] | one error type: a kind and a one-line message (exit code 2) | — |
 //! | [`fixture`] | writes synthetic images in every archive format, for tests and the sample | model |
+//!
+//! # The explorer
+//!
+//! Elm-style: [`tui::msg::Msg`]s in (keys, mouse, ticks, job results), state changed by
+//! [`tui::app::App::update`], [`tui::msg::Cmd`]s out for the runner ([`tui`]'s
+//! `run_start`) to start as background jobs ([`tui::jobs`]); results carry a generation
+//! (and previews a token) so stale answers are dropped. [`tui::view`] draws the whole
+//! screen from the state; each pane is one module with its state, keys and drawing:
+//! [`tui::layers`], [`tui::details`], [`tui::summary`] (the image pane), [`tui::files`]
+//! (on top of [`tui::treeview`]'s rows), [`tui::preview`], [`tui::picker`],
+//! [`tui::prompt`], [`tui::help`] and [`tui::diff`]. Shared drawing helpers live in
+//! [`tui::widgets`], pane rectangles in [`tui::layout`]. Every key goes through
+//! [`tui::keymap`], whose contexts (global, tree, diff, picker, overlay, prompt,
+//! confirm) also generate the help and the footers. Panes import neither `app` nor
+//! `view` (checked by `tests/architecture.rs`); the loaded image is shared as an
+//! `Arc<Image>` with analysis, extraction and diff jobs.
 //!
 //! # Reading daemon images
 //!
@@ -36,8 +52,10 @@
 //!   of [`source::ImageSource`]; share connection and TLS code with `source::daemon`.
 //! - A new analysis: a module in `analysis/` over [`model::Image`], no I/O.
 //! - A new report format: a module in `report/`, called from `cli`.
-//! - A new pane: its state in `tui::app`, its drawing in a view module, its keys in
-//!   `tui::keymap` (help and footers are generated from the keymap).
+//! - A new pane: a module in `tui/` with its state, key handling and `draw(f, area,
+//!   ctx, …)`; a field for its state in [`tui::app::App`], a [`tui::layout::Pane`]
+//!   variant, a call in [`tui::view`]; its keys as actions of a [`tui::keymap::Context`]
+//!   with defaults in `assets/config.toml` (help and footers follow).
 
 pub mod analysis;
 pub mod cli;

@@ -192,6 +192,58 @@ fn stream_loading_matches_file_loading() {
     }
 }
 
+/// `report` groups reclaimable bytes by cause (the layer pair and the directory), one
+/// line per cause instead of one per file.
+#[test]
+fn report_groups_reclaimable_bytes_by_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cache.tar");
+    let cache: Vec<FEntry> = (0..50)
+        .map(|i| FEntry::file(&format!("root/.cache/pip/pkg{i}.whl"), vec![b'w'; 1000 + i]))
+        .collect();
+    write_image(
+        &FImage::new(
+            "cache:1",
+            vec![
+                FLayer::new("RUN pip install", cache),
+                FLayer::new(
+                    "RUN rm -rf /root/.cache",
+                    vec![FEntry::whiteout("root/.cache")],
+                ),
+            ],
+        ),
+        Format::DockerLegacy,
+        Compression::None,
+        &p,
+    )
+    .unwrap();
+    let (code, out, err) = run(&["report", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let section = out
+        .split("Reclaimable bytes by cause")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    let section = section.split("\n\n").next().unwrap();
+    let total: u64 = (0..50u64).map(|i| 1000 + i).sum();
+    assert!(
+        section.contains(&format!(
+            "{}  /root/.cache/pip/ (50 files)",
+            layerlens::report::human(total)
+        )),
+        "{section}"
+    );
+    assert!(
+        !section.contains("pkg7.whl"),
+        "one line per file:\n{section}"
+    );
+    assert!(
+        section.contains(
+            "stored by layer 0 (RUN pip install), deleted by layer 1 (RUN rm -rf /root/.cache)"
+        ),
+        "{section}"
+    );
+}
+
 #[test]
 fn ci_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -222,6 +274,31 @@ fn ci_exit_codes() {
     let (code, out, _) = run(&["ci", ws, "--lowest-efficiency", "0.99"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("FAIL  lowest-efficiency"));
+    // A failure names its culprits: the layer that holds the hidden bytes, the cause,
+    // and dive's inefficient files.
+    let culprits = out
+        .split("Culprits:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(culprits.contains("layer 0  ADD base"), "{out}");
+    assert!(
+        culprits.contains(
+            "/big\n              stored by layer 0 (ADD base), replaced by layer 1 (RUN again)"
+        ),
+        "{out}"
+    );
+    assert!(culprits.contains("x2  /big"), "{out}");
+    // A passing run has none.
+    let (code, out, _) = run(&[
+        "ci",
+        ws,
+        "--lowest-efficiency",
+        "0.1",
+        "--highest-user-wasted-percent",
+        "disabled",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("Culprits"), "{out}");
     // Config file, dive format.
     let cfg = dir.path().join(".dive-ci");
     std::fs::write(

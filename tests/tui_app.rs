@@ -22,7 +22,8 @@ use tui_support::*;
 
 fn top_level(app: &layerlens::tui::app::App) -> Vec<String> {
     let tree = &app.image().unwrap().tree;
-    app.rows
+    app.files
+        .rows
         .iter()
         .filter(|r| r.depth == 0)
         .map(|r| tree.display_path(r.node))
@@ -45,34 +46,35 @@ fn screen_text(app: &layerlens::tui::app::App) -> String {
 #[test]
 fn layer_navigation_moves_the_selection_and_the_rows() {
     let mut app = sample_app();
-    assert_eq!(app.layer_rows.len(), 10);
-    assert_eq!((app.layer_sel, app.selected_layer()), (0, Some(0)));
+    assert_eq!(app.layers.rows.len(), 10);
+    assert_eq!((app.layers.sel, app.selected_layer()), (0, Some(0)));
     let at0 = row_paths(&app);
     assert!(at0.contains(&"/bin/busybox".to_string()), "{at0:?}");
     assert!(!at0.contains(&"/usr/bin/gcc".to_string()));
 
     // k at the top stays there.
     ch(&mut app, 'k');
-    assert_eq!(app.layer_sel, 0);
+    assert_eq!(app.layers.sel, 0);
     // Row 1 is `CMD ["sh"]`: no layer of its own, still layer 0's filesystem.
     ch(&mut app, 'j');
-    assert_eq!((app.layer_sel, app.selected_layer()), (1, Some(0)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (1, Some(0)));
     assert_eq!(row_paths(&app), at0);
     ch(&mut app, 'j');
-    assert_eq!((app.layer_sel, app.selected_layer()), (2, Some(1)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (2, Some(1)));
     let at1 = row_paths(&app);
     assert!(at1.contains(&"/usr/bin/gcc".to_string()), "{at1:?}");
     ch(&mut app, 'k');
-    assert_eq!((app.layer_sel, app.selected_layer()), (1, Some(0)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (1, Some(0)));
     assert_eq!(row_paths(&app), at0);
     press(&mut app, KeyCode::Down);
     assert_eq!(app.selected_layer(), Some(1));
 
     ch(&mut app, 'G');
-    assert_eq!((app.layer_sel, app.selected_layer()), (9, Some(4)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (9, Some(4)));
     let img = app.image().unwrap();
     let tree = &img.tree;
     let cache = app
+        .files
         .rows
         .iter()
         .find(|r| tree.display_path(r.node) == "/root/.cache")
@@ -81,17 +83,17 @@ fn layer_navigation_moves_the_selection_and_the_rows() {
     assert!(row_paths(&app).contains(&"/app/app.py".to_string()));
 
     ch(&mut app, 'g');
-    assert_eq!((app.layer_sel, app.selected_layer()), (0, Some(0)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (0, Some(0)));
     assert_eq!(row_paths(&app), at0);
     // 10 rows fit the layers pane: a page goes to the end and back.
     press(&mut app, KeyCode::PageDown);
-    assert_eq!((app.layer_sel, app.selected_layer()), (9, Some(4)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (9, Some(4)));
     press(&mut app, KeyCode::PageUp);
-    assert_eq!(app.layer_sel, 0);
+    assert_eq!(app.layers.sel, 0);
     press(&mut app, KeyCode::End);
-    assert_eq!(app.layer_sel, 9);
+    assert_eq!(app.layers.sel, 9);
     press(&mut app, KeyCode::Home);
-    assert_eq!(app.layer_sel, 0);
+    assert_eq!(app.layers.sel, 0);
 }
 
 #[test]
@@ -100,13 +102,13 @@ fn page_down_in_a_short_layers_pane_moves_by_a_page() {
     let mut app = loaded_with(Theme::dark(), 100, 24, SAMPLE, sample_events());
     let inner = app::areas(app.size).layers.height as usize - 2;
     press(&mut app, KeyCode::PageDown);
-    assert_eq!(app.layer_sel, inner.min(9));
-    assert!(app.layer_offset > 0 || inner >= 9);
+    assert_eq!(app.layers.sel, inner.min(9));
+    assert!(app.layers.offset > 0 || inner >= 9);
     assert!(
-        app.layer_sel >= app.layer_offset && app.layer_sel < app.layer_offset + inner,
+        app.layers.sel >= app.layers.offset && app.layers.sel < app.layers.offset + inner,
         "selection {} scrolled out of view (offset {}, page {inner})",
-        app.layer_sel,
-        app.layer_offset
+        app.layers.sel,
+        app.layers.offset
     );
 }
 
@@ -119,18 +121,18 @@ fn tab_switches_focus_and_keys_follow_it() {
     // j now moves in the tree, not between layers.
     ch(&mut app, 'j');
     ch(&mut app, 'j');
-    assert_eq!((app.tree_sel, app.layer_sel), (2, 0));
+    assert_eq!((app.files.sel, app.layers.sel), (2, 0));
     ch(&mut app, 'k');
-    assert_eq!(app.tree_sel, 1);
+    assert_eq!(app.files.sel, 1);
     ch(&mut app, 'G');
-    assert_eq!(app.tree_sel, app.rows.len() - 1);
+    assert_eq!(app.files.sel, app.files.rows.len() - 1);
     let page = app::areas(app.size).tree.height as usize - 3;
     assert!(
-        app.tree_sel >= app.tree_offset && app.tree_sel < app.tree_offset + page,
+        app.files.sel >= app.files.offset && app.files.sel < app.files.offset + page,
         "last row must be scrolled into view"
     );
     ch(&mut app, 'g');
-    assert_eq!((app.tree_sel, app.tree_offset), (0, 0));
+    assert_eq!((app.files.sel, app.files.offset), (0, 0));
     app.update(Msg::Key(KeyEvent::new(
         KeyCode::BackTab,
         KeyModifiers::SHIFT,
@@ -148,7 +150,7 @@ fn changes_only_shows_changed_paths_and_their_parents() {
     assert_eq!(app.selected_layer(), Some(4));
     let merged = row_paths(&app);
     ch(&mut app, 'c');
-    assert_eq!(app.view.mode, Mode::Changes);
+    assert_eq!(app.files.view.mode, Mode::Changes);
     let img = app.image().unwrap();
     let tree = &img.tree;
     let changed: BTreeSet<String> = files::changes(img, 4, false)
@@ -171,7 +173,7 @@ fn changes_only_shows_changed_paths_and_their_parents() {
         .into_iter()
         .map(|r| r.path)
         .collect();
-    for r in &app.rows {
+    for r in &app.files.rows {
         let p = tree.display_path(r.node);
         if changed.contains(&p) {
             assert!(!r.context, "{p} is a change, shown as context");
@@ -188,7 +190,7 @@ fn changes_only_shows_changed_paths_and_their_parents() {
     assert!(shown.len() < merged.len());
     // Back to the merged tree.
     ch(&mut app, 'c');
-    assert_eq!(app.view.mode, Mode::Merged);
+    assert_eq!(app.files.view.mode, Mode::Merged);
     assert_eq!(row_paths(&app), merged);
 }
 
@@ -207,12 +209,12 @@ fn changes_only_on_a_row_without_layer_shows_the_layer_below() {
 #[test]
 fn sort_toggles_between_size_and_name() {
     let mut app = sample_app();
-    assert_eq!(app.view.sort, Sort::Size);
+    assert_eq!(app.files.view.sort, Sort::Size);
     // Layer 0 by size: /lib (1.2 MB) > /usr (934 KiB) > /bin (879 KiB; hardlinks count 0).
     let by_size = top_level(&app);
     assert_eq!(&by_size[..3], ["/lib", "/usr", "/bin"], "{by_size:?}");
     ch(&mut app, 's');
-    assert_eq!(app.view.sort, Sort::Name);
+    assert_eq!(app.files.view.sort, Sort::Name);
     let by_name = top_level(&app);
     let mut sorted = by_name.clone();
     sorted.sort();
@@ -226,6 +228,7 @@ fn sort_toggles_between_size_and_name() {
     // Children are sorted too.
     let tree = &app.image().unwrap().tree;
     let python: Vec<String> = app
+        .files
         .rows
         .iter()
         .map(|r| tree.display_path(r.node))
@@ -249,7 +252,8 @@ fn number_keys_hide_change_kinds() {
     ch(&mut app, 'G'); // layer 4: 1 modified, 11 removed, the rest unchanged
     let all = row_paths(&app);
     let visible_changes = |app: &layerlens::tui::app::App| -> BTreeSet<Change> {
-        app.rows
+        app.files
+            .rows
             .iter()
             .filter(|r| !r.context)
             .map(|r| r.change)
@@ -262,7 +266,7 @@ fn number_keys_hide_change_kinds() {
             .collect()
     );
     ch(&mut app, '4'); // hide unchanged
-    assert_eq!(app.view.hidden, [false, false, false, true]);
+    assert_eq!(app.files.view.hidden, [false, false, false, true]);
     assert_eq!(
         visible_changes(&app),
         [Change::Modified, Change::Removed].into_iter().collect()
@@ -276,17 +280,17 @@ fn number_keys_hide_change_kinds() {
     );
     assert!(!row_paths(&app).contains(&"/root/.cache".to_string()));
     ch(&mut app, '2'); // and modified: nothing left
-    assert!(app.rows.is_empty(), "{:?}", row_paths(&app));
+    assert!(app.files.rows.is_empty(), "{:?}", row_paths(&app));
     assert!(screen_text(&app).contains("nothing matches"));
     keys(&mut app, "234");
-    assert_eq!(app.view.hidden, [false; 4]);
+    assert_eq!(app.files.view.hidden, [false; 4]);
     assert_eq!(row_paths(&app), all);
     // Layer 0: everything was added; hiding "added" empties the view.
     ch(&mut app, 'g');
     ch(&mut app, '1');
-    assert!(app.rows.is_empty());
+    assert!(app.files.rows.is_empty());
     ch(&mut app, '1');
-    assert!(!app.rows.is_empty());
+    assert!(!app.files.rows.is_empty());
 }
 
 #[test]
@@ -299,7 +303,7 @@ fn collapse_and_expand() {
     // space toggles
     ch(&mut app, ' ');
     assert!(!row_paths(&app).contains(&"/lib/libc.so.6".to_string()));
-    assert!(!app.rows[0].expanded);
+    assert!(!app.files.rows[0].expanded);
     ch(&mut app, ' ');
     assert_eq!(row_paths(&app), full);
     // h collapses, l expands; h on a file goes to its parent
@@ -329,10 +333,10 @@ fn collapse_and_expand() {
             "/lib", "/usr", "/bin", "/etc", "/dev", "/root", "/tmp", "/var"
         ]
     );
-    assert!(app.rows.iter().all(|r| r.is_dir && !r.expanded));
-    assert!(app.tree_sel < app.rows.len());
+    assert!(app.files.rows.iter().all(|r| r.is_dir && !r.expanded));
+    assert!(app.files.sel < app.files.rows.len());
     // expanding one directory after [ shows only its children
-    app.tree_sel = 1; // /usr
+    app.files.sel = 1; // /usr
     ch(&mut app, 'l');
     assert_eq!(
         row_paths(&app),
@@ -354,7 +358,7 @@ fn filter_is_live_and_esc_restores_the_previous_one() {
     ch(&mut app, 'p');
     // Live: applied while typing.
     assert_eq!(
-        app.view.filter.as_ref().map(|f| f.text.as_str()),
+        app.files.view.filter.as_ref().map(|f| f.text.as_str()),
         Some(".p")
     );
     keys(&mut app, "y");
@@ -362,33 +366,33 @@ fn filter_is_live_and_esc_restores_the_previous_one() {
     assert!(filtered.contains(&"/usr/lib/python3/json.py".to_string()));
     assert!(!filtered.contains(&"/bin/busybox".to_string()));
     assert!(!filtered.contains(&"/usr/bin/python3".to_string()));
-    for r in app.rows.iter().filter(|r| !r.context) {
+    for r in app.files.rows.iter().filter(|r| !r.context) {
         let p = app.image().unwrap().tree.display_path(r.node);
         assert!(p.contains(".py"), "{p} shown for filter .py");
     }
     enter(&mut app);
     assert!(app.input.is_none());
     assert_eq!(
-        app.view.filter.as_ref().map(|f| f.text.as_str()),
+        app.files.view.filter.as_ref().map(|f| f.text.as_str()),
         Some(".py")
     );
     // Edit it, then cancel: the kept filter comes back.
     ch(&mut app, 'f');
     assert_eq!(app.input.as_ref().unwrap().text, ".py");
     keys(&mut app, "zz");
-    assert!(app.rows.is_empty(), "nothing matches .pyzz");
+    assert!(app.files.rows.is_empty(), "nothing matches .pyzz");
     press(&mut app, KeyCode::Backspace);
     assert_eq!(app.input.as_ref().unwrap().text, ".pyz");
     esc(&mut app);
     assert!(app.input.is_none());
     assert_eq!(
-        app.view.filter.as_ref().map(|f| f.text.as_str()),
+        app.files.view.filter.as_ref().map(|f| f.text.as_str()),
         Some(".py")
     );
     assert_eq!(row_paths(&app), filtered);
     // Esc outside the prompt clears the filter.
     esc(&mut app);
-    assert!(app.view.filter.is_none());
+    assert!(app.files.view.filter.is_none());
     assert_eq!(row_paths(&app), full);
     // Regex filters; an invalid one while typing leaves the view alone.
     ch(&mut app, 'f');
@@ -441,7 +445,7 @@ fn search_jumps_to_matches_and_expands_their_parents() {
     );
     // The selected row is on screen.
     let page = app::areas(app.size).tree.height as usize - 3;
-    assert!(app.tree_sel >= app.tree_offset && app.tree_sel < app.tree_offset + page);
+    assert!(app.files.sel >= app.files.offset && app.files.sel < app.files.offset + page);
 
     // Several matches: n / N walk them in display order and wrap around.
     ch(&mut app, 'g');
@@ -517,6 +521,7 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
         cmds,
         vec![Cmd::Preview {
             generation,
+            token: app.preview_token,
             source: src.clone(),
             blob: blob(&app, 0),
             path: b"etc/passwd".to_vec(),
@@ -528,8 +533,10 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
     assert_eq!(p.title, "/etc/passwd");
     assert!(matches!(p.body, PreviewBody::Loading));
     // A stale result is dropped, the current one shown.
+    let token = app.preview_token;
     app.update(Msg::Preview {
         generation: generation - 1,
+        token,
         result: Ok(b"stale".to_vec()),
     });
     assert!(
@@ -537,15 +544,16 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
     );
     app.update(Msg::Preview {
         generation,
+        token,
         result: Ok(b"root:x:0:0\n".to_vec()),
     });
     assert!(
         matches!(&app.overlay, Some(Overlay::Preview(p)) if matches!(&p.body, PreviewBody::Data(d) if d == b"root:x:0:0\n"))
     );
     // Keys scroll the preview instead of moving the tree.
-    let sel = app.tree_sel;
+    let sel = app.files.sel;
     ch(&mut app, 'j');
-    assert_eq!(app.tree_sel, sel);
+    assert_eq!(app.files.sel, sel);
     assert!(matches!(&app.overlay, Some(Overlay::Preview(p)) if p.scroll == 1));
     esc(&mut app);
     assert!(app.overlay.is_none());
@@ -557,6 +565,7 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
         cmds,
         vec![Cmd::Preview {
             generation,
+            token: app.preview_token,
             source: src.clone(),
             blob: blob(&app, 0),
             path: b"bin/busybox".to_vec(),
@@ -572,12 +581,12 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
 
     // A directory: Enter folds it instead (no preview, no job), and unfolds it again.
     select_path(&mut app, "/etc");
-    let expanded = app.rows[app.tree_sel].expanded;
+    let expanded = app.files.rows[app.files.sel].expanded;
     assert!(enter(&mut app).is_empty());
     assert!(app.overlay.is_none());
-    assert_eq!(app.rows[app.tree_sel].expanded, !expanded);
+    assert_eq!(app.files.rows[app.files.sel].expanded, !expanded);
     enter(&mut app);
-    assert_eq!(app.rows[app.tree_sel].expanded, expanded);
+    assert_eq!(app.files.rows[app.files.sel].expanded, expanded);
 
     // At layer 4 a file stored in layer 0 is read from layer 0's blob; a file modified in
     // layer 4 from layer 4's; a file removed in layer 4 from the layer that had it.
@@ -595,6 +604,7 @@ fn enter_on_a_file_asks_for_a_preview_of_the_right_blob() {
             cmds,
             vec![Cmd::Preview {
                 generation,
+                token: app.preview_token,
                 source: src.clone(),
                 blob: blob(&app, layer),
                 path: path[1..].as_bytes().to_vec(),
@@ -611,12 +621,16 @@ fn extract_prompt_and_overwrite_confirmation() {
     let mut app = sample_app();
     press(&mut app, KeyCode::Tab);
     select_path(&mut app, "/etc/passwd");
-    let node = app.rows[app.tree_sel].node;
+    let node = app.files.rows[app.files.sel].node;
     assert!(ch(&mut app, 'x').is_empty());
     let input = app.input.as_ref().expect("extract prompt");
     assert_eq!(input.kind, InputKind::ExtractPath);
     assert_eq!(input.text, "./passwd");
-    assert!(screen_text(&app).contains("Extract to: ./passwd"));
+    let s = screen_text(&app);
+    assert!(
+        s.contains("Extract to (Enter extract, Esc cancel): ./passwd"),
+        "{s}"
+    );
     // Ctrl-U clears; type a destination that does not exist.
     app.update(Msg::Key(KeyEvent::new(
         KeyCode::Char('u'),
@@ -705,13 +719,13 @@ fn help_overlay_opens_scrolls_and_closes() {
     let mut app = sample_app();
     ch(&mut app, '?');
     assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 0 })));
-    assert!(screen_text(&app).contains("Help (Esc to close)"));
+    assert!(screen_text(&app).contains("Help: explorer (Esc/q to close)"));
     // Keys scroll the help, they do not act on the explorer.
     ch(&mut app, 'j');
     assert!(matches!(app.overlay, Some(Overlay::Help { scroll: 1 })));
-    assert_eq!(app.layer_sel, 0);
+    assert_eq!(app.layers.sel, 0);
     assert!(ch(&mut app, 'c').is_empty());
-    assert_eq!(app.view.mode, Mode::Merged);
+    assert_eq!(app.files.view.mode, Mode::Merged);
     esc(&mut app);
     assert!(app.overlay.is_none());
     // ? closes it too; q closes it without quitting.
@@ -756,7 +770,7 @@ fn stale_load_messages_are_ignored() {
         event: LoadMsg::Meta(Box::new(ev.meta.clone())),
     });
     assert!(app.image().is_none());
-    assert!(app.layer_rows.is_empty());
+    assert!(app.layers.rows.is_empty());
     let cmds = app.update(Msg::Load {
         generation: old,
         event: LoadMsg::Done(Err(Error::io("old load failed"))),
@@ -792,8 +806,8 @@ fn layers_arriving_one_by_one() {
         generation: g,
         event: LoadMsg::Meta(Box::new(ev.meta.clone())),
     });
-    assert_eq!(app.layer_rows.len(), 10);
-    assert!(app.rows.is_empty());
+    assert_eq!(app.layers.rows.len(), 10);
+    assert!(app.files.rows.is_empty());
     ch(&mut app, 'G');
     for (i, c) in &ev.layers {
         app.update(Msg::Load {
@@ -811,36 +825,36 @@ fn mouse_clicks_select_layers_and_files() {
     assert!(!a.compact);
     // Third row inside the layers border: row 2 = layer 1 (apt-get).
     click(&mut app, a.layers.x + 5, a.layers.y + 3);
-    assert_eq!((app.layer_sel, app.selected_layer()), (2, Some(1)));
+    assert_eq!((app.layers.sel, app.selected_layer()), (2, Some(1)));
     assert_eq!(app.focus, Pane::Layers);
     // Clicking the border does nothing.
     click(&mut app, a.layers.x + 5, a.layers.y);
-    assert_eq!(app.layer_sel, 2);
+    assert_eq!(app.layers.sel, 2);
     // Below the last layer row: nothing.
     click(&mut app, a.layers.x + 5, a.layers.y + 15);
-    assert_eq!(app.layer_sel, 2);
+    assert_eq!(app.layers.sel, 2);
     click(&mut app, a.layers.x + 5, a.layers.y + 1);
     assert_eq!(app.selected_layer(), Some(0));
     // Tree: border + header line, then rows.
     let full = row_paths(&app);
     click(&mut app, a.tree.x + 40, a.tree.y + 2 + 3);
     assert_eq!(app.focus, Pane::Tree);
-    assert_eq!(app.tree_sel, 3);
+    assert_eq!(app.files.sel, 3);
     assert_eq!(selected_path(&app), Some(full[3].clone()));
     // A second click on a selected directory folds it.
     click(&mut app, a.tree.x + 40, a.tree.y + 2);
     assert_eq!(selected_path(&app).as_deref(), Some("/lib"));
     assert_eq!(row_paths(&app), full);
     click(&mut app, a.tree.x + 40, a.tree.y + 2);
-    assert!(!app.rows[0].expanded);
+    assert!(!app.files.rows[0].expanded);
     assert_eq!(row_paths(&app).len(), full.len() - 2);
     // The header line selects nothing.
     click(&mut app, a.tree.x + 40, a.tree.y + 1);
-    assert_eq!(app.tree_sel, 0);
+    assert_eq!(app.files.sel, 0);
     // Clicks are ignored under an overlay.
     ch(&mut app, '?');
     click(&mut app, a.layers.x + 5, a.layers.y + 3);
-    assert_eq!(app.layer_sel, 0);
+    assert_eq!(app.layers.sel, 0);
 }
 
 #[test]
@@ -894,8 +908,8 @@ fn resizing_to_tiny_sizes_never_panics() {
                 click(&mut app, x, y);
             }
         }
-        assert!(app.tree_sel < app.rows.len().max(1));
-        assert!(app.layer_sel < app.layer_rows.len());
+        assert!(app.files.sel < app.files.rows.len().max(1));
+        assert!(app.layers.sel < app.layers.rows.len());
     }
     // Shrinking and growing back keeps the selection visible.
     app.update(Msg::Resize(160, 45));
@@ -907,10 +921,10 @@ fn resizing_to_tiny_sizes_never_panics() {
     app.update(Msg::Resize(60, 15));
     let page = app::areas(app.size).tree.height as usize - 3;
     assert!(
-        app.tree_sel >= app.tree_offset && app.tree_sel < app.tree_offset + page,
+        app.files.sel >= app.files.offset && app.files.sel < app.files.offset + page,
         "selection {} not visible after shrinking (offset {}, page {page})",
-        app.tree_sel,
-        app.tree_offset
+        app.files.sel,
+        app.files.offset
     );
 }
 
@@ -920,9 +934,18 @@ fn compact_layout_shows_the_focused_pane() {
     assert!(app.areas().compact);
     let s = screen_text(&app);
     assert!(s.contains("Layers (5; 10 instructions)"), "{s}");
+    // Every pane is reachable: Tab shows the image summary, then the files.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Image);
+    let s = screen_text(&app);
+    assert!(s.contains("Image") && s.contains("Size"), "{s}");
     press(&mut app, KeyCode::Tab);
     let s = screen_text(&app);
     assert!(s.contains("Files at layer 0"), "{s}");
+    // Shift-Tab goes back the same way.
+    press(&mut app, KeyCode::BackTab);
+    assert_eq!(app.focus, Pane::Image);
+    press(&mut app, KeyCode::Tab);
     // Tree actions from the layers pane focus the tree in compact mode.
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Layers);
@@ -977,7 +1000,7 @@ fn a_load_error_after_some_layers_keeps_what_loaded() {
         event: LoadMsg::Done(Err(Error::corrupt("layer 1: unexpected end of file"))),
     });
     assert!(cmds.is_empty(), "no analysis of a partial image");
-    assert!(!app.rows.is_empty());
+    assert!(!app.files.rows.is_empty());
     ch(&mut app, 'G');
     let s = screen_text(&app);
     assert!(s.contains("layer not loaded (the load failed)"), "{s}");
@@ -1083,7 +1106,7 @@ fn files_json(layer: usize) -> std::collections::BTreeMap<String, (String, u64, 
 
 #[test]
 fn extract_now_writes_files_and_directories() {
-    use layerlens::tui::jobs::extract_now;
+    use layerlens::tui::extract::extract_now;
     use std::os::unix::fs::PermissionsExt;
     let src = ImageSource::parse(SAMPLE).unwrap();
     let img = source::load(&src, SAMPLE, &LoadOptions::default()).unwrap();
@@ -1217,13 +1240,15 @@ fn bug_a_removed_directory_shows_the_size_of_what_it_held() {
         }
         let tree = &app.image().unwrap().tree;
         let size_of = |p: &str| {
-            app.rows
+            app.files
+                .rows
                 .iter()
                 .find(|r| tree.display_path(r.node) == p)
                 .unwrap_or_else(|| panic!("{p} not shown"))
                 .size
         };
         let wheels: u64 = app
+            .files
             .rows
             .iter()
             .filter(|r| tree.display_path(r.node).starts_with("/root/.cache/pip/"))
@@ -1304,6 +1329,7 @@ fn bug_picker_key_hints_do_what_they_say() {
 #[test]
 fn bug_a_long_load_error_keeps_the_key_hints_visible() {
     let mut app = new_app(Theme::dark(), 80, 24);
+    app.daemon = true;
     let g = open(
         &mut app,
         "docker://registry.example.com/team/service:latest",
@@ -1318,5 +1344,234 @@ fn bug_a_long_load_error_keeps_the_key_hints_visible() {
     assert!(
         s.contains("pick another image") && s.contains("quit"),
         "the error box cuts off its key hints when the message wraps:\n{s}"
+    );
+}
+
+#[test]
+fn a_slow_preview_of_a_file_left_never_replaces_the_next_one() {
+    let mut app = sample_app();
+    let generation = app.generation;
+    press(&mut app, KeyCode::Tab);
+    select_path(&mut app, "/etc/passwd");
+    enter(&mut app);
+    let first = app.preview_token;
+    esc(&mut app);
+    select_path(&mut app, "/etc/group");
+    enter(&mut app);
+    let second = app.preview_token;
+    assert_ne!(first, second, "every request has its own token");
+    // The first file's answer arrives late: dropped.
+    app.update(Msg::Preview {
+        generation,
+        token: first,
+        result: Ok(b"root:x:0:0\n".to_vec()),
+    });
+    let Some(Overlay::Preview(p)) = &app.overlay else {
+        panic!("no preview overlay")
+    };
+    assert_eq!(p.title, "/etc/group");
+    assert!(matches!(p.body, PreviewBody::Loading), "{:?}", p.body);
+    app.update(Msg::Preview {
+        generation,
+        token: second,
+        result: Ok(b"root:x:0:\n".to_vec()),
+    });
+    assert!(
+        matches!(&app.overlay, Some(Overlay::Preview(p)) if matches!(&p.body, PreviewBody::Data(d) if d == b"root:x:0:\n"))
+    );
+}
+
+fn footer(app: &layerlens::tui::app::App) -> String {
+    screen_text(app)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn the_overwrite_question_footer_shows_only_its_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("exists");
+    std::fs::write(&dest, b"x").unwrap();
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Tab);
+    select_path(&mut app, "/etc/passwd");
+    ch(&mut app, 'x');
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('u'),
+        KeyModifiers::CONTROL,
+    )));
+    keys(&mut app, dest.to_str().unwrap());
+    enter(&mut app);
+    assert!(matches!(
+        app.overlay,
+        Some(Overlay::ConfirmOverwrite { .. })
+    ));
+    let f = footer(&app);
+    assert!(
+        f.contains("overwrite") && f.contains("any other key cancel"),
+        "{f}"
+    );
+    assert!(!f.contains("help") && !f.contains("files"), "{f}");
+}
+
+#[test]
+fn the_filter_unfolds_the_directories_of_its_matches() {
+    let mut app = sample_app();
+    ch(&mut app, 'G'); // last history row: layer 4's filesystem
+    press(&mut app, KeyCode::Tab);
+    ch(&mut app, '['); // everything folded
+    assert!(row_paths(&app).iter().all(|p| p.matches('/').count() == 1));
+    ch(&mut app, 'f');
+    keys(&mut app, "gunicorn");
+    enter(&mut app);
+    let rows = row_paths(&app);
+    assert!(
+        rows.contains(&"/root/.cache/pip/gunicorn.whl".to_string()),
+        "the match stays folded away: {rows:?}"
+    );
+    // Folding stays the user's: a matching branch can be folded again.
+    select_path(&mut app, "/root/.cache");
+    ch(&mut app, 'h');
+    assert!(!row_paths(&app).contains(&"/root/.cache/pip/gunicorn.whl".to_string()));
+}
+
+#[test]
+fn the_cursor_keeps_its_screen_row_when_the_rows_change() {
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Tab);
+    select_path(&mut app, "/etc/passwd");
+    let row_on_screen = |app: &layerlens::tui::app::App| app.files.sel - app.files.offset;
+    let before = row_on_screen(&app);
+    // Another layer (G in the layers pane), then back to the files.
+    press(&mut app, KeyCode::Tab);
+    ch(&mut app, 'G');
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(selected_path(&app).as_deref(), Some("/etc/passwd"));
+    let page = app.areas().tree.height as usize - 3;
+    if app.files.sel < page {
+        assert_eq!(app.files.offset, 0, "scrolled although everything fits");
+    } else {
+        assert_eq!(row_on_screen(&app), before, "the files pane jumped");
+    }
+    // Fold everything, unfold everything: the selected directory stays put on screen.
+    select_path(&mut app, "/etc");
+    ch(&mut app, '[');
+    let folded = row_on_screen(&app);
+    ch(&mut app, ']');
+    assert_eq!(selected_path(&app).as_deref(), Some("/etc"));
+    assert!(
+        app.files.sel >= page,
+        "the test needs /etc below the first page"
+    );
+    assert_eq!(row_on_screen(&app), folded, "] moved the cursor's row");
+}
+
+#[test]
+fn a_search_hit_is_shown_with_context_below_it() {
+    let mut app = new_app(Theme::dark(), 100, 20);
+    let g = open(&mut app, SAMPLE);
+    feed(&mut app, g, sample_events());
+    press(&mut app, KeyCode::Tab); // files
+    ch(&mut app, '/');
+    keys(&mut app, "os.py");
+    enter(&mut app);
+    assert_eq!(
+        selected_path(&app).as_deref(),
+        Some("/usr/lib/python3/os.py")
+    );
+    let page = app.areas().tree.height as usize - 3;
+    let on_screen = app.files.sel - app.files.offset;
+    assert!(
+        on_screen + 1 < page || app.files.sel + 1 == app.files.rows.len(),
+        "the hit is on the last row ({on_screen} of {page})"
+    );
+}
+
+#[test]
+fn the_picker_types_letters_and_moves_with_arrows_and_ctrl_n_p() {
+    let mut app = sample_app();
+    app.daemon = true;
+    ch(&mut app, 'o');
+    app.update(Msg::Images(Ok(vec![
+        layerlens::model::ImageSummary {
+            id: "sha256:aaa".into(),
+            repo_tags: vec!["jq:1".into()],
+            ..Default::default()
+        },
+        layerlens::model::ImageSummary {
+            id: "sha256:bbb".into(),
+            repo_tags: vec!["jk:2".into()],
+            ..Default::default()
+        },
+        layerlens::model::ImageSummary {
+            id: "sha256:ccc".into(),
+            repo_tags: vec!["other:1".into()],
+            ..Default::default()
+        },
+    ])));
+    ch(&mut app, 'j');
+    assert_eq!(app.picker.filter, "j", "j is text in the picker");
+    assert_eq!(app.picker.visible().len(), 2);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.picker.selected, 1);
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('p'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(app.picker.selected, 0);
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('n'),
+        KeyModifiers::CONTROL,
+    )));
+    assert_eq!(app.picker.selected, 1);
+    let f = footer(&app);
+    assert!(
+        f.contains("↑/↓ select") && f.contains("Ctrl-p/Ctrl-n select"),
+        "{f}"
+    );
+    // F1 shows the picker's own keys.
+    app.update(Msg::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)));
+    let s = screen_text(&app);
+    assert!(
+        s.contains("Help: image picker") && s.contains("select the image below"),
+        "{s}"
+    );
+}
+
+#[test]
+fn legend_rows_and_columns_say_what_is_shown() {
+    let mut app = sample_app();
+    press(&mut app, KeyCode::Tab);
+    ch(&mut app, '4'); // hide unchanged
+    let s = screen_text(&app);
+    assert!(
+        s.contains("4:unchanged hidden"),
+        "the legend must say it:\n{s}"
+    );
+    // RUN is kept in the layers pane, as the details pane shows it.
+    assert!(
+        s.contains("RUN pip install -r /app/requirements.txt"),
+        "{s}"
+    );
+    // At 100 columns names are not squeezed by the attribute columns.
+    let mut app = new_app(Theme::dark(), 100, 30);
+    let g = open(&mut app, SAMPLE);
+    feed(&mut app, g, sample_events());
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('j'),
+        KeyModifiers::NONE,
+    )));
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('j'),
+        KeyModifiers::NONE,
+    )));
+    press(&mut app, KeyCode::Tab);
+    ch(&mut app, 'g');
+    let s = screen_text(&app);
+    assert!(
+        s.contains("deb_main_binary-amd64_Packages"),
+        "name cut:\n{s}"
     );
 }

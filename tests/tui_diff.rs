@@ -6,8 +6,9 @@ mod tui_support;
 use crossterm::event::KeyCode;
 use layerlens::fixture::{Compression, FEntry, FImage, FLayer, Format, write_image};
 use layerlens::source::daemon::ImageSummary;
-use layerlens::tui::app::{App, Cmd, DiffLoaded, Msg, Overlay, PickerPurpose, PreviewBody, Screen};
-use layerlens::tui::diffview::FilesView;
+use layerlens::tui::app::{App, Cmd, DiffLoaded, Msg, Overlay, PreviewBody, Screen};
+use layerlens::tui::diff::FilesView;
+use layerlens::tui::picker::PickerPurpose;
 use layerlens::tui::theme::Theme;
 use ratatui::{Terminal, backend::TestBackend};
 use tui_support::*;
@@ -92,7 +93,11 @@ fn diff_app(p: &Pair, w: u16, h: u16) -> App {
     let diff = layerlens::analysis::diff::diff(&a, &b);
     app.update(Msg::DiffReady {
         generation,
-        result: Ok(Box::new(DiffLoaded { a, b, diff })),
+        result: Ok(Box::new(DiffLoaded {
+            a: a.into(),
+            b: b.into(),
+            diff,
+        })),
     });
     app
 }
@@ -178,6 +183,7 @@ fn keys_move_filter_sort_and_preview_both_versions() {
     let cmds = enter(&mut app);
     let Some(Cmd::PreviewPair {
         generation,
+        token,
         old,
         new,
     }) = cmds.first().cloned()
@@ -188,6 +194,7 @@ fn keys_move_filter_sort_and_preview_both_versions() {
     assert!(new.is_some());
     app.update(Msg::PreviewPair {
         generation,
+        token,
         old: Some(Ok(b"flask==1\n".to_vec())),
         new: Some(Ok(b"flask==2\n".to_vec())),
     });
@@ -325,4 +332,64 @@ fn changed_instruction_past_the_column_width_is_not_same() {
         .unwrap_or_else(|| panic!("no bust row:\n{screen}"));
     assert!(!bust_row.contains("(same)"), "{screen}");
     assert!(bust_row.matches("RUN apt-get").count() == 2, "{bust_row}");
+}
+
+#[test]
+fn help_footer_and_esc_describe_the_diff_screen() {
+    use crossterm::event::{KeyEvent, KeyModifiers};
+    let p = pair(image("app:2", "flask==1\n", "echo 2\n", false));
+    let mut app = diff_app(&p, 160, 40);
+    let key = |app: &mut App, c: char| {
+        app.update(Msg::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    };
+    // A standalone diff has no explorer to go back to: the footer does not offer it and
+    // Esc stays in the diff.
+    let s = render(&app);
+    let footer = s.lines().nth(39).unwrap().to_string();
+    assert!(!footer.contains("back"), "{footer}");
+    assert!(
+        footer.contains("both versions") && footer.contains("pair/final"),
+        "{footer}"
+    );
+    esc(&mut app);
+    assert_eq!(app.screen, Screen::Diff);
+    // `?` shows the diff's keys, not the explorer's.
+    key(&mut app, '?');
+    let s = render(&app);
+    assert!(s.contains("Help: diff"), "{s}");
+    assert!(s.contains("files between the selected layer pair"), "{s}");
+    assert!(!s.contains("Layers and file tree"), "{s}");
+    assert!(!s.contains("extract the file"), "{s}");
+    esc(&mut app);
+    assert!(app.overlay.is_none());
+    // A diff opened from the explorer: Esc goes back there, and the footer says so.
+    let mut app = new_app(Theme::dark(), 160, 40);
+    let g = match app.open(&p.a).remove(0) {
+        Cmd::Load { generation, .. } => generation,
+        other => panic!("{other:?}"),
+    };
+    tui_support::feed(&mut app, g, &tui_support::load_events(&p.a));
+    assert!(app.image().is_some());
+    let cmds = app.open_diff(&p.a, &p.b);
+    let generation = match &cmds[0] {
+        Cmd::LoadDiff { generation, .. } => *generation,
+        other => panic!("{other:?}"),
+    };
+    let load = |r: &str| {
+        let src = layerlens::source::ImageSource::parse(r).unwrap();
+        std::sync::Arc::new(layerlens::source::load(&src, r, &Default::default()).unwrap())
+    };
+    let (a, b) = (load(&p.a), load(&p.b));
+    let diff = layerlens::analysis::diff::diff(&a, &b);
+    app.update(Msg::DiffReady {
+        generation,
+        result: Ok(Box::new(DiffLoaded { a, b, diff })),
+    });
+    let s = render(&app);
+    assert!(s.lines().nth(39).unwrap().contains("Esc back"), "{s}");
+    esc(&mut app);
+    assert_eq!(app.screen, Screen::Explorer);
 }

@@ -245,6 +245,7 @@ fn preview_text() {
     let bytes = preview_bytes(&app, 2, "app/app.py");
     app.update(Msg::Preview {
         generation: g,
+        token: app.preview_token,
         result: Ok(bytes),
     });
     insta::assert_snapshot!("preview_text", render(&app));
@@ -260,6 +261,7 @@ fn preview_binary() {
     let bytes = preview_bytes(&app, 0, "bin/busybox");
     app.update(Msg::Preview {
         generation: g,
+        token: app.preview_token,
         result: Ok(bytes),
     });
     insta::assert_snapshot!("preview_binary", render(&app));
@@ -278,6 +280,7 @@ fn preview_of_a_symlink_and_an_error() {
     enter(&mut app);
     app.update(Msg::Preview {
         generation: g,
+        token: app.preview_token,
         result: Err(layerlens::error::Error::corrupt(
             "layer sha256:b537e03b6bb0: unexpected end of file",
         )),
@@ -497,11 +500,11 @@ fn mono_theme() {
     let row_mods = |y: u16, x0: u16, x1: u16| -> Modifier {
         (x0..x1).fold(Modifier::empty(), |m, x| m | buf[(x, y)].modifier)
     };
-    let tree_y = a.tree.y + 2 + (app.tree_sel - app.tree_offset) as u16;
+    let tree_y = a.tree.y + 2 + (app.files.sel - app.files.offset) as u16;
     assert!(
         row_mods(tree_y, a.tree.x + 1, a.tree.x + a.tree.width - 1).contains(Modifier::REVERSED)
     );
-    let layer_y = a.layers.y + 1 + (app.layer_sel - app.layer_offset) as u16;
+    let layer_y = a.layers.y + 1 + (app.layers.sel - app.layers.offset) as u16;
     assert!(
         row_mods(layer_y, a.layers.x + 1, a.layers.x + a.layers.width - 1)
             .contains(Modifier::UNDERLINED)

@@ -309,3 +309,140 @@ fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
     files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     (per_layer.iter().sum(), per_layer, files)
 }
+
+/// Reclaimable bytes of one cause: what one layer stored under one directory that a
+/// later layer deleted (or wrote again).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ReclaimableCause {
+    /// The directory the files share (or the file itself, when it is alone).
+    pub path: String,
+    /// Layer that stores the bytes.
+    pub layer: usize,
+    /// Layer that hid them.
+    pub hidden_in: usize,
+    pub deleted: bool,
+    pub bytes: u64,
+    pub files: usize,
+}
+
+/// Reclaimable files grouped by cause: per (storing layer, hiding layer, deleted or
+/// replaced) and top directories (three levels), each group named by the deepest
+/// directory all its files share. Biggest first.
+pub fn reclaimable_by_cause(w: &Waste) -> Vec<ReclaimableCause> {
+    let mut groups: FxHashMap<(usize, usize, bool, String), Vec<&ReclaimableFile>> =
+        FxHashMap::default();
+    for f in &w.reclaimable_files {
+        let parts: Vec<&str> = f.path.trim_start_matches('/').split('/').collect();
+        // The parent directory, at most three levels deep.
+        let dir_parts = &parts[..parts.len().saturating_sub(1).min(3)];
+        let key = format!("/{}", dir_parts.join("/"));
+        groups
+            .entry((f.layer, f.hidden_in, f.deleted, key))
+            .or_default()
+            .push(f);
+    }
+    let mut out: Vec<ReclaimableCause> = groups
+        .into_iter()
+        .map(|((layer, hidden_in, deleted, _), files)| {
+            let path = if files.len() == 1 {
+                files[0].path.clone()
+            } else {
+                common_dir(files.iter().map(|f| f.path.as_str()))
+            };
+            ReclaimableCause {
+                path,
+                layer,
+                hidden_in,
+                deleted,
+                bytes: files.iter().map(|f| f.bytes).sum(),
+                files: files.len(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.bytes
+            .cmp(&a.bytes)
+            .then_with(|| a.path.cmp(&b.path))
+            .then_with(|| a.layer.cmp(&b.layer))
+    });
+    out
+}
+
+/// The deepest directory containing every path ("/a/b/" for /a/b/c and /a/b/d/e).
+fn common_dir<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
+    let Some(first) = paths.next() else {
+        return "/".into();
+    };
+    let mut common: Vec<&str> = first.split('/').collect();
+    common.pop(); // the file name
+    for p in paths {
+        let parts: Vec<&str> = p.split('/').collect();
+        let dir = &parts[..parts.len().saturating_sub(1)];
+        let n = common
+            .iter()
+            .zip(dir.iter())
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(n);
+    }
+    let s = common.join("/");
+    if s.is_empty() {
+        "/".into()
+    } else {
+        format!("{s}/")
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    fn file(path: &str, layer: usize, hidden_in: usize, bytes: u64) -> ReclaimableFile {
+        ReclaimableFile {
+            path: path.into(),
+            layer,
+            bytes,
+            hidden_in,
+            deleted: true,
+        }
+    }
+
+    #[test]
+    fn files_group_by_layer_pair_and_directory() {
+        let w = Waste {
+            size_bytes: 0,
+            user_size_bytes: 0,
+            efficiency: 1.0,
+            wasted_bytes: 0,
+            user_wasted_percent: 0.0,
+            inefficient_files: Vec::new(),
+            reclaimable_bytes: 0,
+            layer_reclaimable: Vec::new(),
+            reclaimable_files: vec![
+                file("/var/lib/apt/lists/a", 1, 4, 300),
+                file("/var/lib/apt/lists/b", 1, 4, 200),
+                file("/var/lib/apt/lists/partial/c", 1, 4, 100),
+                file("/root/.cache/pip/x.whl", 3, 4, 250),
+                file("/root/.cache/pip/y.whl", 3, 4, 150),
+                file("/app/big.bin", 2, 5, 50),
+                // Same directory, another layer pair: another cause.
+                file("/var/lib/apt/lists/d", 2, 4, 10),
+            ],
+        };
+        let g = reclaimable_by_cause(&w);
+        let summary: Vec<(String, usize, usize, u64, usize)> = g
+            .iter()
+            .map(|c| (c.path.clone(), c.layer, c.hidden_in, c.bytes, c.files))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("/var/lib/apt/lists/".to_string(), 1, 4, 600, 3),
+                ("/root/.cache/pip/".to_string(), 3, 4, 400, 2),
+                ("/app/big.bin".to_string(), 2, 5, 50, 1),
+                ("/var/lib/apt/lists/d".to_string(), 2, 4, 10, 1),
+            ]
+        );
+        assert_eq!(g.iter().map(|c| c.bytes).sum::<u64>(), 1060);
+    }
+}

@@ -267,3 +267,16 @@ pub fn chain_id(parent: &str, diff_id: &str) -> String {
     h.update(diff_id.as_bytes());
     format!("sha256:{}", hex::encode(h.finalize()))
 }
+
+/// One row of `docker images`.
+#[derive(Debug, Clone, Default)]
+pub struct ImageSummary {
+    pub id: String,
+    pub repo_tags: Vec<String>,
+    pub size: u64,
+    /// Unix seconds.
+    pub created: i64,
+    pub layer_count: Option<usize>,
+    /// RootFS.Layers when inspect answered in time (empty otherwise).
+    pub diff_ids: Vec<String>,
+}

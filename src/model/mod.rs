@@ -7,6 +7,6 @@ pub mod layer;
 pub mod tree;
 
 pub use entry::{Entry, EntryKind, RawPath, display_path};
-pub use image::{HistoryItem, Image, ImageBuilder, Layer};
+pub use image::{HistoryItem, Image, ImageBuilder, ImageSummary, Layer};
 pub use layer::{LayerContent, parse_layer};
 pub use tree::{Change, FileTree, NodeId, ROOT, Version};

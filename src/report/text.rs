@@ -19,6 +19,29 @@ pub fn short_command(cmd: &str, width: usize) -> String {
     }
 }
 
+/// An instruction as people read it: the Dockerfile keyword kept (`RUN`
+/// included, as the details pane shows it), `/bin/sh -c`, `#(nop)`, build-arg prefixes
+/// and BuildKit's `# buildkit` dropped, hashes shortened.
+pub fn display_command(created_by: &str, width: usize) -> String {
+    let c = created_by.trim();
+    let c = c.strip_suffix("# buildkit").unwrap_or(c).trim_end();
+    let c = c.strip_prefix("RUN ").unwrap_or(c);
+    let shown = if c.starts_with('|') && c.contains("/bin/sh -c ") {
+        let rest = &c[c.find("/bin/sh -c ").unwrap_or(0) + "/bin/sh -c ".len()..];
+        format!("RUN {rest}")
+    } else if let Some(rest) = c.strip_prefix("/bin/sh -c ") {
+        match rest.trim_start().strip_prefix("#(nop)") {
+            Some(nop) => nop.trim().to_string(),
+            None => format!("RUN {rest}"),
+        }
+    } else if created_by.trim_start().starts_with("RUN ") {
+        format!("RUN {c}")
+    } else {
+        c.to_string()
+    };
+    short_command(&shown, width.max(4))
+}
+
 pub fn render(img: &Image, waste: &Waste) -> String {
     render_with(img, waste, None)
 }
@@ -111,7 +134,7 @@ pub fn render_with(
             l.added,
             l.modified,
             l.removed,
-            short_command(&l.created_by, 70)
+            crate::report::escape_controls(&display_command(&l.created_by, 70))
         );
     }
     if let Some(shared) = &img.shared_with {
@@ -126,21 +149,7 @@ pub fn render_with(
     }
     if !waste.reclaimable_files.is_empty() {
         let _ = writeln!(s);
-        let _ = writeln!(
-            s,
-            "Largest reclaimable files (bytes kept in a layer, hidden later):"
-        );
-        for f in waste.reclaimable_files.iter().take(10) {
-            let why = if f.deleted { "deleted" } else { "replaced" };
-            let _ = writeln!(
-                s,
-                "  {:>10}  {}  (layer {}, {why} in layer {})",
-                human(f.bytes),
-                f.path,
-                f.layer,
-                f.hidden_in
-            );
-        }
+        s.push_str(&reclaimable_causes(img, waste, 10));
     }
     if !waste.inefficient_files.is_empty() {
         let _ = writeln!(s);
@@ -163,6 +172,85 @@ pub fn render_with(
         let _ = writeln!(s, "Warnings:");
         for w in &img.warnings {
             let _ = writeln!(s, "  {w}");
+        }
+    }
+    s
+}
+
+/// Reclaimable bytes grouped by cause (the layer that stores them, the layer that
+/// hid them, the directory), biggest first, at most `limit` lines.
+pub fn reclaimable_causes(img: &Image, waste: &Waste, limit: usize) -> String {
+    let mut s = String::new();
+    let causes = crate::analysis::waste::reclaimable_by_cause(waste);
+    let _ = writeln!(
+        s,
+        "Reclaimable bytes by cause (stored in a layer, hidden by a later one):"
+    );
+    for c in causes.iter().take(limit) {
+        let why = if c.deleted { "deleted" } else { "replaced" };
+        let files = if c.files > 1 {
+            format!(" ({} files)", c.files)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            s,
+            "  {:>10}  {}{files}\n              stored by layer {} ({}), {why} by layer {} ({})",
+            human(c.bytes),
+            crate::report::escape_controls(&c.path),
+            c.layer,
+            crate::report::escape_controls(&display_command(img.created_by(c.layer), 36)),
+            c.hidden_in,
+            crate::report::escape_controls(&display_command(img.created_by(c.hidden_in), 36)),
+        );
+    }
+    if causes.len() > limit {
+        let rest: u64 = causes[limit..].iter().map(|c| c.bytes).sum();
+        let _ = writeln!(
+            s,
+            "  … and {} more causes ({})",
+            causes.len() - limit,
+            human(rest)
+        );
+    }
+    s
+}
+
+/// What made `ci` fail: the layers holding the most reclaimable bytes, the causes,
+/// and dive's most inefficient files.
+pub fn ci_culprits(img: &Image, waste: &Waste) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\nCulprits:");
+    let mut layers: Vec<(usize, u64)> = waste
+        .layer_reclaimable
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, b)| *b > 0)
+        .collect();
+    layers.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    if !layers.is_empty() {
+        let _ = writeln!(s, "Layers holding the most reclaimable bytes:");
+        for (l, b) in layers.iter().take(5) {
+            let _ = writeln!(
+                s,
+                "  {:>10}  layer {l}  {}",
+                human(*b),
+                crate::report::escape_controls(&display_command(img.created_by(*l), 70))
+            );
+        }
+        s.push_str(&reclaimable_causes(img, waste, 5));
+    }
+    if !waste.inefficient_files.is_empty() {
+        let _ = writeln!(s, "Inefficient files (in 2+ layers; dive's list):");
+        for f in waste.inefficient_files.iter().take(5) {
+            let _ = writeln!(
+                s,
+                "  {:>10}  x{}  {}",
+                human(f.wasted_bytes),
+                f.count,
+                crate::report::escape_controls(&f.path)
+            );
         }
     }
     s

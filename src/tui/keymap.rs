@@ -6,15 +6,56 @@ use crate::error::{Error, Result};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::BTreeMap;
 
+/// Where a binding applies. A key is looked up in the context of the screen that is
+/// open; contexts that inherit `Global` fall back to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Context {
+    /// The explorer's and the diff's shared keys: quit, help, panes, movement.
+    Global,
+    /// The explorer's file tree (and its layers pane).
+    Tree,
+    /// Diff mode.
+    Diff,
+    /// The image picker: letters type into its filter, so nothing is inherited.
+    Picker,
+    /// Help and preview overlays.
+    Overlay,
+    /// A text prompt (filter, search, extract path).
+    Prompt,
+    /// A yes/no question.
+    Confirm,
+}
+
+impl Context {
+    pub fn inherits_global(self) -> bool {
+        matches!(self, Context::Tree | Context::Diff | Context::Overlay)
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Context::Global => "Everywhere",
+            Context::Tree => "Layers and file tree",
+            Context::Diff => "Diff",
+            Context::Picker => "Image picker",
+            Context::Overlay => "Help and preview",
+            Context::Prompt => "Prompts",
+            Context::Confirm => "Questions",
+        }
+    }
+}
+
 macro_rules! actions {
-    ($( $variant:ident => $name:literal, $ctx:literal, $desc:literal; )*) => {
+    ($( $variant:ident => $name:literal, $ctx:ident, $hint:literal, $desc:literal; )*) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Action { $( $variant, )* }
         impl Action {
             pub const ALL: &'static [Action] = &[ $( Action::$variant, )* ];
+            /// The name used in the `[keys]` table of the config file.
             pub fn name(self) -> &'static str { match self { $( Action::$variant => $name, )* } }
-            /// Where the action applies: "global", "layers", "tree", "picker".
-            pub fn context(self) -> &'static str { match self { $( Action::$variant => $ctx, )* } }
+            pub fn context(self) -> Context { match self { $( Action::$variant => Context::$ctx, )* } }
+            /// A word or two for the footer.
+            pub fn hint(self) -> &'static str { match self { $( Action::$variant => $hint, )* } }
+            /// A sentence for the help overlay.
             pub fn description(self) -> &'static str { match self { $( Action::$variant => $desc, )* } }
             pub fn from_name(n: &str) -> Option<Action> { match n { $( $name => Some(Action::$variant), )* _ => None } }
         }
@@ -22,36 +63,56 @@ macro_rules! actions {
 }
 
 actions! {
-    Quit => "quit", "global", "quit";
-    Help => "help", "global", "show or hide this help";
-    NextPane => "next_pane", "global", "focus the next pane";
-    PrevPane => "prev_pane", "global", "focus the previous pane";
-    Up => "up", "global", "move up";
-    Down => "down", "global", "move down";
-    PageUp => "page_up", "global", "page up";
-    PageDown => "page_down", "global", "page down";
-    Top => "top", "global", "go to the first row";
-    Bottom => "bottom", "global", "go to the last row";
-    Picker => "picker", "global", "open another image";
-    Diff => "diff", "global", "diff this image against another (cache hits, rebuilds and why)";
-    ToggleChanges => "toggle_changes", "tree", "merged tree / this layer's changes only";
-    ToggleAttrs => "toggle_attrs", "tree", "show or hide mode, owner and size columns";
-    ToggleSort => "toggle_sort", "tree", "sort by size / by name";
-    Toggle => "toggle", "tree", "collapse or expand the directory";
-    Collapse => "collapse", "tree", "collapse the directory (or go to its parent)";
-    Expand => "expand", "tree", "expand the directory";
-    CollapseAll => "collapse_all", "tree", "collapse every directory";
-    ExpandAll => "expand_all", "tree", "expand every directory";
-    ShowAdded => "toggle_added", "tree", "show or hide added paths";
-    ShowModified => "toggle_modified", "tree", "show or hide modified paths";
-    ShowRemoved => "toggle_removed", "tree", "show or hide removed paths";
-    ShowUnchanged => "toggle_unchanged", "tree", "show or hide unchanged paths";
-    Filter => "filter", "tree", "filter paths (substring, or /regex/)";
-    Search => "search", "tree", "search for a file and jump to it";
-    SearchNext => "search_next", "tree", "next search match";
-    SearchPrev => "search_prev", "tree", "previous search match";
-    Preview => "preview", "tree", "preview the file (text, or hex and metadata)";
-    Extract => "extract", "tree", "extract the file or directory to a path";
+    Quit => "quit", Global, "quit", "quit";
+    Suspend => "suspend", Global, "suspend", "suspend to the shell (`fg` comes back)";
+    Help => "help", Global, "help", "show or hide the help of this screen";
+    Back => "back", Global, "back", "clear the filter, or go back to the explorer from a diff";
+    NextPane => "next_pane", Global, "next pane", "focus the next pane (in a small terminal: show it)";
+    PrevPane => "prev_pane", Global, "prev pane", "focus the previous pane";
+    Up => "up", Global, "up", "move up";
+    Down => "down", Global, "down", "move down";
+    PageUp => "page_up", Global, "page up", "page up";
+    PageDown => "page_down", Global, "page down", "page down";
+    Top => "top", Global, "top", "go to the first row";
+    Bottom => "bottom", Global, "bottom", "go to the last row";
+    Picker => "picker", Global, "open image", "open another image";
+    Diff => "diff", Global, "diff", "diff this image against another (cache hits, rebuilds and why)";
+    ToggleChanges => "toggle_changes", Tree, "changes only", "merged tree / this layer's changes only";
+    ToggleAttrs => "toggle_attrs", Tree, "attributes", "show or hide mode, owner and size columns";
+    ToggleSort => "toggle_sort", Tree, "sort", "sort by size / by name";
+    Toggle => "toggle", Tree, "fold", "collapse or expand the directory";
+    Collapse => "collapse", Tree, "collapse", "collapse the directory (or go to its parent)";
+    Expand => "expand", Tree, "expand", "expand the directory";
+    CollapseAll => "collapse_all", Tree, "collapse all", "collapse every directory";
+    ExpandAll => "expand_all", Tree, "expand all", "expand every directory";
+    ShowAdded => "toggle_added", Tree, "added", "show or hide added paths";
+    ShowModified => "toggle_modified", Tree, "modified", "show or hide modified paths";
+    ShowRemoved => "toggle_removed", Tree, "removed", "show or hide removed paths";
+    ShowUnchanged => "toggle_unchanged", Tree, "unchanged", "show or hide unchanged paths";
+    Filter => "filter", Tree, "filter", "filter paths (substring, or /regex/); matches are unfolded";
+    Search => "search", Tree, "search", "search for a file and jump to it";
+    SearchNext => "search_next", Tree, "next match", "next search match";
+    SearchPrev => "search_prev", Tree, "prev match", "previous search match";
+    Preview => "preview", Tree, "preview", "preview the file (text, or hex and metadata)";
+    Extract => "extract", Tree, "extract", "extract the file or directory to a path";
+    DiffFilesView => "diff_files_view", Diff, "pair/final", "files between the selected layer pair / between the final filesystems";
+    DiffSort => "diff_sort", Diff, "sort", "sort files by name / by size";
+    DiffFilter => "diff_filter", Diff, "filter", "filter the files (substring, or /regex/)";
+    DiffPreview => "diff_preview", Diff, "both versions", "show both versions of the file (a unified diff for text)";
+    PickerUp => "picker_up", Picker, "select", "select the image above";
+    PickerDown => "picker_down", Picker, "select", "select the image below";
+    PickerPageUp => "picker_page_up", Picker, "page", "a page up";
+    PickerPageDown => "picker_page_down", Picker, "page", "a page down";
+    PickerOpen => "picker_open", Picker, "open", "open the selected image";
+    PickerBack => "picker_back", Picker, "back", "back to the open image (quit if there is none)";
+    PickerHelp => "picker_help", Picker, "help", "show the picker's keys";
+    PickerClear => "picker_clear", Picker, "clear", "clear the filter (other letters type into it)";
+    Close => "close", Overlay, "close", "close the overlay";
+    PromptAccept => "prompt_accept", Prompt, "accept", "accept the text";
+    PromptCancel => "prompt_cancel", Prompt, "cancel", "cancel (a filter returns to what it was)";
+    PromptClear => "prompt_clear", Prompt, "clear", "clear the text";
+    ConfirmYes => "confirm_yes", Confirm, "yes", "answer yes";
+    ConfirmNo => "confirm_no", Confirm, "no", "answer no (any other key too)";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -167,7 +228,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../assets/config.toml");
 
 #[derive(Debug, Clone)]
 pub struct Keymap {
-    bindings: std::collections::HashMap<Key, Action>,
+    bindings: std::collections::HashMap<(Context, Key), Action>,
     by_action: BTreeMap<Action, Vec<Key>>,
 }
 
@@ -198,11 +259,24 @@ impl Keymap {
                     };
                     let keys = list
                         .iter()
-                        .map(|k| Key::parse(k))
+                        .map(|k| {
+                            Key::parse(k).map_err(|e| {
+                                Error::usage(format!("{origin}: [keys] {name}: {}", e.message))
+                            })
+                        })
                         .collect::<Result<Vec<_>>>()?;
-                    // A key the user binds is taken from whatever action had it.
-                    for other in by_action.values_mut() {
-                        other.retain(|k| !keys.contains(k));
+                    // A key the user binds is taken from whatever action of the same
+                    // context had it (for a global action: also of the contexts that
+                    // inherit the global keys, where it would otherwise be shadowed).
+                    for (other, ks) in by_action.iter_mut() {
+                        let (c, o) = (action.context(), other.context());
+                        if c == o
+                            || (c == Context::Global
+                                && o.inherits_global()
+                                && o != Context::Overlay)
+                        {
+                            ks.retain(|k| !keys.contains(k));
+                        }
                     }
                     by_action.insert(action, keys);
                 }
@@ -216,7 +290,7 @@ impl Keymap {
         let mut bindings = std::collections::HashMap::new();
         for (a, keys) in &by_action {
             for k in keys {
-                bindings.insert(*k, *a);
+                bindings.insert((a.context(), *k), *a);
             }
         }
         Ok(Keymap {
@@ -225,10 +299,22 @@ impl Keymap {
         })
     }
 
-    pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+    fn lookup(&self, ctx: Context, k: Key) -> Option<Action> {
+        self.bindings.get(&(ctx, k)).copied().or_else(|| {
+            if ctx.inherits_global() {
+                self.bindings.get(&(Context::Global, k)).copied()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// The action `e` triggers in `ctx` (its own bindings first, then the global ones
+    /// for contexts that inherit them).
+    pub fn action_in(&self, ctx: Context, e: &KeyEvent) -> Option<Action> {
         let k = Key::from_event(e);
-        if let Some(a) = self.bindings.get(&k) {
-            return Some(*a);
+        if let Some(a) = self.lookup(ctx, k) {
+            return Some(a);
         }
         // Shifted letters arrive as uppercase chars with SHIFT; also accept plain.
         if let KeyCode::Char(_) = k.code {
@@ -236,9 +322,14 @@ impl Keymap {
                 code: k.code,
                 mods: k.mods - KeyModifiers::SHIFT,
             };
-            return self.bindings.get(&plain).copied();
+            return self.lookup(ctx, plain);
         }
         None
+    }
+
+    /// The explorer's lookup: the tree's keys, then the global ones.
+    pub fn action(&self, e: &KeyEvent) -> Option<Action> {
+        self.action_in(Context::Tree, e)
     }
 
     pub fn keys(&self, a: Action) -> &[Key] {
@@ -251,11 +342,24 @@ impl Keymap {
         if ks.is_empty() {
             return "(unbound)".into();
         }
-        ks.iter()
-            .take(2)
-            .map(|k| k.label())
-            .collect::<Vec<_>>()
-            .join("/")
+        let labels: Vec<String> = ks.iter().take(2).map(|k| k.label()).collect();
+        // "f,/" rather than "f//" when a key is the slash itself.
+        let sep = if labels.iter().any(|l| l == "/") {
+            ","
+        } else {
+            "/"
+        };
+        labels.join(sep)
+    }
+
+    /// "j/↓/k/↑"-style label of two actions shown as one hint ("down/up").
+    pub fn pair_label(&self, a: Action, b: Action) -> String {
+        let first = |x: Action| self.keys(x).first().map(|k| k.label());
+        match (first(a), first(b)) {
+            (Some(x), Some(y)) => format!("{x}/{y}"),
+            (Some(x), None) | (None, Some(x)) => x,
+            (None, None) => "(unbound)".into(),
+        }
     }
 }
 
@@ -283,6 +387,44 @@ mod tests {
         let km = Keymap::new(None).unwrap();
         for a in Action::ALL {
             assert!(!km.keys(*a).is_empty(), "{} unbound", a.name());
+        }
+    }
+
+    #[test]
+    fn contexts_keep_their_own_bindings() {
+        let km = Keymap::new(None).unwrap();
+        let j = KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE);
+        let down = KeyEvent::new(KeyCode::Down, KeyModifiers::NONE);
+        let ctrl_n = KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL);
+        // In the picker letters are text: `j` is not bound there, arrows and Ctrl-N are.
+        assert_eq!(km.action_in(Context::Picker, &j), None);
+        assert_eq!(
+            km.action_in(Context::Picker, &down),
+            Some(Action::PickerDown)
+        );
+        assert_eq!(
+            km.action_in(Context::Picker, &ctrl_n),
+            Some(Action::PickerDown)
+        );
+        // Elsewhere `j` moves (inherited from the global context).
+        assert_eq!(km.action_in(Context::Tree, &j), Some(Action::Down));
+        assert_eq!(km.action_in(Context::Diff, &j), Some(Action::Down));
+        // A prompt does not inherit: `q` is text there.
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(km.action_in(Context::Prompt, &q), None);
+        assert_eq!(km.action_in(Context::Overlay, &q), Some(Action::Close));
+    }
+
+    #[test]
+    fn no_key_is_bound_twice_in_a_context() {
+        let km = Keymap::new(None).unwrap();
+        let mut seen = std::collections::HashMap::new();
+        for a in Action::ALL {
+            for k in km.keys(*a) {
+                if let Some(b) = seen.insert((a.context(), *k), *a) {
+                    panic!("{} bound to {} and {}", k.label(), a.name(), b.name());
+                }
+            }
         }
     }
 

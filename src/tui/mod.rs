@@ -6,12 +6,25 @@
 //! are dropped.
 
 pub mod app;
-pub mod diffview;
+pub mod config;
+pub mod details;
+pub mod diff;
+pub mod extract;
+pub mod files;
+pub mod help;
 pub mod jobs;
 pub mod keymap;
+pub mod layers;
+pub mod layout;
+pub mod msg;
+pub mod picker;
+pub mod preview;
+pub mod prompt;
+pub mod summary;
 pub mod theme;
 pub mod treeview;
 pub mod view;
+pub mod widgets;
 
 use crate::error::{Error, ErrorKind, Result};
 use app::{App, Cmd, Msg};
@@ -25,50 +38,10 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
 use std::io::Stdout;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
 
-/// `$LAYERLENS_CONFIG`, else `$XDG_CONFIG_HOME/layerlens/config.toml`, else
-/// `~/.config/layerlens/config.toml`.
-pub fn config_path() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("LAYERLENS_CONFIG") {
-        return Some(PathBuf::from(p));
-    }
-    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
-        return Some(PathBuf::from(x).join("layerlens/config.toml"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/layerlens/config.toml"))
-}
-
-/// Keymap and theme from the user's config file (defaults when there is none).
-pub fn load_config() -> Result<(keymap::Keymap, theme::Theme)> {
-    let user: Option<toml::Table> = match config_path() {
-        Some(p) if p.exists() => {
-            let text = std::fs::read_to_string(&p)
-                .map_err(|e| Error::usage(format!("cannot read {}: {e}", p.display())))?;
-            Some(
-                text.parse()
-                    .map_err(|e| Error::usage(format!("{}: invalid TOML: {e}", p.display())))?,
-            )
-        }
-        _ => None,
-    };
-    let km = keymap::Keymap::new(user.as_ref())?;
-    let theme_name = user
-        .as_ref()
-        .and_then(|u| u.get("theme"))
-        .and_then(|t| t.as_str())
-        .map(String::from);
-    if let Some(n) = &theme_name {
-        if theme::Theme::by_name(n).is_none() {
-            return Err(Error::usage(format!(
-                "unknown theme {n:?} in the config: use dark, light or mono"
-            )));
-        }
-    }
-    Ok((km, theme::Theme::resolve(theme_name.as_deref())))
-}
+pub use config::{config_path, load_config};
 
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
@@ -141,6 +114,7 @@ pub fn run_start(
     }
     let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
     let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
+    app.config_path = config_path();
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut first: Vec<Cmd> = Vec::new();
     match start {
@@ -264,23 +238,23 @@ fn run_cmds(
             ),
             Cmd::ListImages => jobs::list_images(tx.clone()),
             Cmd::Analyze { generation } => {
-                if let Some(img) = app.image() {
-                    jobs::analyze(tx.clone(), generation, img.clone());
+                if let Some(img) = app.image_arc() {
+                    jobs::analyze(tx.clone(), generation, img);
                 }
             }
             Cmd::Preview {
                 generation,
+                token,
                 source,
                 blob,
                 path,
-            } => jobs::preview(tx.clone(), generation, source, blob, path),
+            } => jobs::preview(tx.clone(), generation, token, source, blob, path),
             Cmd::LocalImages { generation } => jobs::local_images(tx.clone(), generation),
             Cmd::LoadDiff { generation, a, b } => {
                 // The open image is A: hand it over instead of loading it again.
                 let loaded_a = app
-                    .image()
-                    .filter(|i| i.is_complete() && i.reference == a)
-                    .cloned();
+                    .image_arc()
+                    .filter(|i| i.is_complete() && i.reference == a);
                 jobs::load_diff(
                     tx.clone(),
                     generation,
@@ -293,25 +267,18 @@ fn run_cmds(
             }
             Cmd::PreviewPair {
                 generation,
+                token,
                 old,
                 new,
-            } => jobs::preview_pair(tx.clone(), generation, old, new),
+            } => jobs::preview_pair(tx.clone(), generation, token, old, new),
             Cmd::Extract {
                 layer,
                 node,
                 dest,
                 overwrite,
             } => {
-                if let (Some(img), Some(src)) = (app.image(), app.source.clone()) {
-                    jobs::extract(
-                        tx.clone(),
-                        Arc::new(img.clone()),
-                        src,
-                        layer,
-                        node,
-                        dest,
-                        overwrite,
-                    );
+                if let (Some(img), Some(src)) = (app.image_arc(), app.source.clone()) {
+                    jobs::extract(tx.clone(), img, src, layer, node, dest, overwrite);
                 }
             }
             Cmd::Suspend => {

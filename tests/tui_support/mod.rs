@@ -160,14 +160,19 @@ pub fn click(app: &mut App, column: u16, row: u16) -> Vec<Cmd> {
 /// "/a/b" of every tree row.
 pub fn row_paths(app: &App) -> Vec<String> {
     let tree = &app.image().expect("image").tree;
-    app.rows.iter().map(|r| tree.display_path(r.node)).collect()
+    app.files
+        .rows
+        .iter()
+        .map(|r| tree.display_path(r.node))
+        .collect()
 }
 
 /// Display path of the selected tree row.
 pub fn selected_path(app: &App) -> Option<String> {
     let tree = &app.image()?.tree;
-    app.rows
-        .get(app.tree_sel)
+    app.files
+        .rows
+        .get(app.files.sel)
         .map(|r| tree.display_path(r.node))
 }
 
@@ -177,5 +182,5 @@ pub fn select_path(app: &mut App, path: &str) {
         .iter()
         .position(|p| p == path)
         .unwrap_or_else(|| panic!("{path} not among the rows {:?}", row_paths(app)));
-    app.tree_sel = i;
+    app.files.sel = i;
 }

@@ -1,14 +1,14 @@
 //! Diff mode: two layer stacks aligned side by side, coloured by cache status, the
 //! bust point marked, why the selected layer was rebuilt, and the files that differ
-//! (between the paired layers, or between the two final filesystems).
+//! (between the paired layers, or between the two final filesystems). Its keys are the
+//! keymap's diff context (plus the global movement keys).
 
-use super::app::App;
 use super::keymap::Action;
 use super::treeview::{Filter, Sort};
+use super::widgets::{Ctx, highlight};
 use crate::analysis::diff::{ImageDiff, Status, compare_layers};
 use crate::model::{EntryKind, Image};
 use crate::report::human;
-use crate::report::text::short_command;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -191,7 +191,7 @@ impl DiffState {
                 };
                 return true;
             }
-            Action::ToggleChanges => {
+            Action::DiffFilesView => {
                 self.view = if self.view == FilesView::Pair {
                     FilesView::Final
                 } else {
@@ -202,7 +202,7 @@ impl DiffState {
                 self.refresh_files();
                 return true;
             }
-            Action::ToggleSort => {
+            Action::DiffSort => {
                 self.sort = if self.sort == Sort::Name {
                     Sort::Size
                 } else {
@@ -287,16 +287,17 @@ pub fn areas(size: Rect) -> DiffAreas {
     }
 }
 
-fn status_style(app: &App, s: Status) -> Style {
+fn status_style(ctx: Ctx, s: Status) -> Style {
     match s {
-        Status::Reused => app.theme.dim,
-        Status::Rebuilt => app.theme.modified,
-        Status::Added => app.theme.added,
-        Status::Dropped => app.theme.removed,
+        Status::Reused => ctx.theme.dim,
+        Status::Rebuilt => ctx.theme.modified,
+        Status::Added => ctx.theme.added,
+        Status::Dropped => ctx.theme.removed,
     }
 }
 
-pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
+/// The diff screen but its footer.
+pub fn draw(f: &mut Frame, ctx: Ctx, d: &DiffState) {
     let a = areas(f.area());
     let name = |img: &Image| {
         img.repo_tags
@@ -306,8 +307,11 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
     };
     let sm = &d.diff.summary;
     let title = Line::from(vec![
-        Span::styled(" layerlens diff ", app.theme.title),
-        Span::raw(format!("│ A {} → B {} ", name(&d.a), name(&d.b))),
+        Span::styled(" layerlens diff ", ctx.theme.title),
+        Span::raw(
+            crate::report::escape_controls(&format!("│ A {} → B {} ", name(&d.a), name(&d.b)))
+                .into_owned(),
+        ),
         Span::styled(
             format!(
                 "│ {} reused ({}) · {} rebuilt · {} added · {} dropped · {} to push ",
@@ -318,27 +322,26 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
                 sm.dropped_layers,
                 human(sm.rebuilt_bytes)
             ),
-            app.theme.warn,
+            ctx.theme.warn,
         ),
     ]);
     f.render_widget(Paragraph::new(title), a.title);
-    super::view::draw_status(f, app, a.status);
 
     // Aligned layers.
     let focused = d.focus == DiffFocus::Layers;
     let block = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused {
-            app.theme.border_focus
+            ctx.theme.border_focus
         } else {
-            app.theme.border
+            ctx.theme.border
         })
         .title(Span::styled(
             " Layers: A (old) │ B (new) ",
             if focused {
-                app.theme.title
+                ctx.theme.title
             } else {
-                app.theme.base
+                ctx.theme.base
             },
         ));
     let inner = block.inner(a.layers);
@@ -354,7 +357,7 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             "instruction",
             w = half
         ),
-        app.theme.header,
+        ctx.theme.header,
     )];
     for (i, l) in d
         .diff
@@ -373,10 +376,11 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         };
         let bust = l.b_index.is_some() && l.b_index == sm.bust_point;
         let show = |c: &Option<String>| {
-            short_command(
-                &crate::analysis::diff::norm_instruction(c.as_deref().unwrap_or("")),
+            crate::report::escape_controls(&super::layers::row_command(
+                c.as_deref().unwrap_or(""),
                 half.max(4),
-            )
+            ))
+            .into_owned()
         };
         let ca = show(&l.a_created_by);
         let mut cb = show(&l.b_created_by);
@@ -391,23 +395,23 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         let mut line = Line::from(vec![
             Span::styled(
                 format!("{:>3} {:<w$} ", idx(l.a_index), ca, w = half),
-                status_style(app, l.status),
+                status_style(ctx, l.status),
             ),
             Span::styled(
                 format!("{:<8}", if bust { "▶bust" } else { st }),
                 if bust {
-                    app.theme.error
+                    ctx.theme.error
                 } else {
-                    status_style(app, l.status)
+                    status_style(ctx, l.status)
                 },
             ),
             Span::styled(
                 format!(" {:>3} {:<w$}", idx(l.b_index), cb, w = half),
-                status_style(app, l.status),
+                status_style(ctx, l.status),
             ),
         ]);
         if i == d.sel {
-            line = super::view::highlight(line, app.theme.selection(focused), inner.width);
+            line = highlight(line, ctx.theme.selection(focused), inner.width);
         }
         lines.push(line);
     }
@@ -418,21 +422,21 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
     if let Some(l) = d.diff.layers.get(d.sel) {
         let st = format!("{:?}", l.status).to_lowercase();
         why.push(Line::from(vec![
-            Span::styled("Status  ", app.theme.dim),
-            Span::styled(st, status_style(app, l.status)),
+            Span::styled("Status  ", ctx.theme.dim),
+            Span::styled(st, status_style(ctx, l.status)),
         ]));
         if let Some(r) = &l.reason {
             why.push(Line::from(vec![
-                Span::styled("Reason  ", app.theme.dim),
+                Span::styled("Reason  ", ctx.theme.dim),
                 Span::raw(r.text.clone()),
             ]));
         } else if l.status == Status::Reused {
-            why.push(Line::from(vec![Span::styled("Reason  ", app.theme.dim), Span::raw("same layer and same layers below (cache hit): nothing to rebuild, push or pull")]));
+            why.push(Line::from(vec![Span::styled("Reason  ", ctx.theme.dim), Span::raw("same layer and same layers below (cache hit): nothing to rebuild, push or pull")]));
         }
         if let (Some(x), Some(y)) = (&l.a_diff_id, &l.b_diff_id) {
             if x != y {
                 why.push(Line::from(vec![
-                    Span::styled("Diff id ", app.theme.dim),
+                    Span::styled("Diff id ", ctx.theme.dim),
                     Span::raw(format!(
                         "{} → {}",
                         &x[..x.len().min(19)],
@@ -442,13 +446,13 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             }
         }
         why.push(Line::from(vec![
-            Span::styled("Size    ", app.theme.dim),
+            Span::styled("Size    ", ctx.theme.dim),
             Span::raw(human(l.size_bytes)),
         ]));
     }
     let rb = Block::default()
         .borders(Borders::ALL)
-        .border_style(app.theme.border)
+        .border_style(ctx.theme.border)
         .title(" Why ");
     f.render_widget(
         Paragraph::new(why).wrap(Wrap { trim: false }).block(rb),
@@ -468,16 +472,16 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
     let fb = Block::default()
         .borders(Borders::ALL)
         .border_style(if focused {
-            app.theme.border_focus
+            ctx.theme.border_focus
         } else {
-            app.theme.border
+            ctx.theme.border
         })
         .title(Span::styled(
             title,
             if focused {
-                app.theme.title
+                ctx.theme.title
             } else {
-                app.theme.base
+                ctx.theme.base
             },
         ));
     let finner = fb.inner(a.files);
@@ -489,7 +493,7 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             (FilesView::Pair, _) => "no file differs (only timestamps, if anything)",
             (FilesView::Final, _) => "the final filesystems are identical (timestamps aside)",
         };
-        flines.push(Line::styled(msg, app.theme.dim));
+        flines.push(Line::styled(msg, ctx.theme.dim));
     }
     for (i, r) in d
         .files
@@ -499,9 +503,9 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
         .take(finner.height as usize)
     {
         let style = match r.mark {
-            '+' => app.theme.added,
-            '-' => app.theme.removed,
-            _ => app.theme.modified,
+            '+' => ctx.theme.added,
+            '-' => ctx.theme.removed,
+            _ => ctx.theme.modified,
         };
         let size = match (r.old_size, r.new_size) {
             (Some(o), Some(n)) if o != n => format!("{} → {}", human(o), human(n)),
@@ -510,15 +514,18 @@ pub fn draw(f: &mut Frame, app: &App, d: &DiffState) {
             _ => String::new(),
         };
         let mut spans = vec![
-            Span::styled(format!("{} {}", r.mark, r.path), style),
-            Span::styled(format!("  {size}"), app.theme.dim),
+            Span::styled(
+                format!("{} {}", r.mark, crate::report::escape_controls(&r.path)),
+                style,
+            ),
+            Span::styled(format!("  {size}"), ctx.theme.dim),
         ];
         if !r.detail.is_empty() {
-            spans.push(Span::styled(format!("  {}", r.detail), app.theme.dim));
+            spans.push(Span::styled(format!("  {}", r.detail), ctx.theme.dim));
         }
         let mut line = Line::from(spans);
         if i == d.file_sel {
-            line = super::view::highlight(line, app.theme.selection(focused), finner.width);
+            line = highlight(line, ctx.theme.selection(focused), finner.width);
         }
         flines.push(line);
     }
