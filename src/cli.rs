@@ -659,6 +659,7 @@ pub fn dispatch(args: Cli) -> Result<i32> {
             b,
             format: None,
             output: None,
+            ..
         }) if tty => {
             let b = expand_shorthand(&a, &b)?;
             let p = platform(&args.global)?;
