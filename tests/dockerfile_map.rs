@@ -26,6 +26,13 @@ fn line_of(text: &str, prefix: &str) -> usize {
 
 /// `docker build` (classic builder) with build args, in a context holding `files`.
 fn build_with_args(tag: &str, dockerfile: &Path, files: &[(&str, &[u8])], args: &[&str]) {
+    let extra: Vec<String> = args.iter().map(|a| format!("--build-arg={a}")).collect();
+    let extra: Vec<&str> = extra.iter().map(|s| s.as_str()).collect();
+    build_raw(tag, dockerfile, files, &extra);
+}
+
+/// `docker build` (classic builder) with extra arguments.
+fn build_raw(tag: &str, dockerfile: &Path, files: &[(&str, &[u8])], args: &[&str]) {
     base_image();
     let repo = tag.rsplit_once(':').map_or(tag, |(r, _)| r);
     let _l = lock(&format!("build-{repo}"));
@@ -38,9 +45,7 @@ fn build_with_args(tag: &str, dockerfile: &Path, files: &[(&str, &[u8])], args: 
     }
     let mut cmd = Command::new("docker");
     cmd.args(["build", "--force-rm", "--network", "none", "-t", tag]);
-    for a in args {
-        cmd.args(["--build-arg", a]);
-    }
+    cmd.args(args);
     cmd.arg(dir.path()).env("DOCKER_BUILDKIT", "0");
     let out = cmd.output().expect("running docker build");
     assert!(
@@ -537,4 +542,29 @@ fn the_dockerfile_of_a_build_command_line_and_the_explorer_flag() {
         Cli::try_parse_from(["layerlens", "--dockerfile", "app/Dockerfile", "img:1"]).unwrap();
     assert_eq!(cli.dockerfile, Some(PathBuf::from("app/Dockerfile")));
     assert_eq!(cli.image.as_deref(), Some("img:1"));
+}
+
+#[test]
+fn labels_added_by_docker_build_label_stay_unmapped() {
+    require_docker!();
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    let text = "FROM layerlens-test/busybox:base\nRUN echo hi > /hi\nCMD [\"sh\"]\n";
+    std::fs::write(&df, text).unwrap();
+    let tag = "layerlens-test/df-label:1";
+    build_raw(tag, &df, &[], &["--label", "org.example.built-by=ci"]);
+    let (stdout, stderr) = run_ok(&[
+        "report",
+        tag,
+        "--format",
+        "json",
+        "--dockerfile",
+        df.to_str().unwrap(),
+    ]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let got = mapping(&serde_json::from_str(&stdout).unwrap());
+    let n = got.len();
+    assert!(got[n - 1].0.contains("LABEL org.example.built-by=ci") && got[n - 1].1.is_none());
+    assert_eq!(got[n - 2].1, Some(3));
+    assert_eq!(got[n - 3].1, Some(2));
 }

@@ -263,7 +263,7 @@ static TOOL_DIRS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"^(/usr/lib/jvm/[^/]+)/(?:jmods/|bin/javac$|lib/ct\.sym$)",
         r"^(.*?/node_modules/node-gyp)/",
         r"^(.*?/\.cache/node-gyp)/",
-        r"^(/usr/(?:local/)?bin)/(?:[a-z0-9_]+-linux-gnu-)?(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|ld|ld\.bfd|ld\.gold|as)(?:-[0-9.]+)?$",
+        r"^(/usr/(?:local/)?bin)/(?:[a-z0-9_]+-linux-gnu-)?(?:gcc|g\+\+|cc|c\+\+|cpp|clang|clang\+\+|ld|ld\.bfd|ld\.gold|as|make)(?:-[0-9.]+)?$",
     ]
     .iter()
     .map(|r| Regex::new(r).unwrap())
@@ -844,6 +844,13 @@ fn base_image(ctx: &Ctx, image_bytes: u64, out: &mut Vec<Finding>) {
     let (_, paths) = top_paths(dirs.into_iter().collect());
     let from = d.mapping.base_from;
     let name = d.mapping.base_image.clone().unwrap_or_default();
+    let stage = from
+        .and_then(|i| d.df.instructions[i].stage)
+        .map(|s| match &d.df.stages[s].name {
+            Some(n) => format!(" (stage {n})"),
+            None => format!(" (stage {s})"),
+        })
+        .unwrap_or_default();
     let pct = bytes as f64 * 100.0 / image_bytes as f64;
     out.push(Finding {
         rule: "base-image",
@@ -854,7 +861,7 @@ fn base_image(ctx: &Ctx, image_bytes: u64, out: &mut Vec<Finding>) {
         related: Vec::new(),
         paths,
         message: format!(
-            "the base image {name} is {} of the image's {} ({pct:.0} %)",
+            "the base image {name}{stage} is {} of the image's {} ({pct:.0} %)",
             human(bytes),
             human(image_bytes)
         ),

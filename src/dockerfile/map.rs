@@ -558,12 +558,20 @@ fn map_stage(df: &Dockerfile, history: &[HistoryItem], target: usize) -> Mapping
     // Walk down from the top.
     let mut j = history.len();
     let mut k = steps.len();
+    let mut matched_any = false;
     while k > 0 {
         let (i, ins, ctx) = &steps[k - 1];
         if j > 0 && matches(ins, ctx, &parsed[j - 1], escape) {
             m.history[j - 1] = Some(Target::Instruction(*i));
             j -= 1;
             k -= 1;
+            matched_any = true;
+            continue;
+        }
+        // `docker build --label` (classic builder) adds LABEL entries above the last
+        // instruction: not the Dockerfile's, left unmapped.
+        if j > 0 && !matched_any && parsed[j - 1].keyword == "LABEL" {
+            j -= 1;
             continue;
         }
         // An ARG may leave no history entry, an ONBUILD leaves none with BuildKit.

@@ -382,3 +382,34 @@ fn an_image_built_with_target_maps_to_that_stage() {
     assert!(m.mismatch.is_some());
     assert_eq!(m.warnings.len(), 1);
 }
+
+#[test]
+fn labels_of_docker_build_label_are_not_the_dockerfiles() {
+    let df = parse("FROM b\nRUN make\nCMD [\"sh\"]\n");
+    let h = hist(&[
+        ("base", false),
+        ("/bin/sh -c make", false),
+        ("/bin/sh -c #(nop)  CMD [\"sh\"]", true),
+        ("/bin/sh -c #(nop)  LABEL org.example.built-by=ci", true),
+    ]);
+    let m = map::map_history(&df, &h, &serde_json::Value::Null);
+    assert!(m.warnings.is_empty(), "{:?}", m.warnings);
+    assert_eq!(m.history[3], None);
+    assert_eq!(m.instruction_of_history(2), Some(2));
+    assert_eq!(m.instruction_of_history(1), Some(1));
+    assert!(m.is_base_history(0));
+    // A LABEL below the Dockerfile's instructions is the base image's.
+    let h = hist(&[
+        ("base", false),
+        ("/bin/sh -c #(nop)  LABEL x=1", true),
+        ("/bin/sh -c make", false),
+        ("/bin/sh -c #(nop)  CMD [\"sh\"]", true),
+    ]);
+    let m = map::map_history(&df, &h, &serde_json::Value::Null);
+    assert!(m.mismatch.is_none(), "{:?}", m.warnings);
+    assert_eq!(
+        m.history[1],
+        Some(Target::Base),
+        "below the chain: the base's"
+    );
+}

@@ -102,6 +102,75 @@ pub fn render(image: &str, findings: &[Finding]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use crate::analysis::advice::{Finding, PathBytes, Related, Severity};
+    use crate::dockerfile::map::Location;
+
+    fn finding(dockerfile: bool) -> Finding {
+        let loc = |line| Location {
+            path: "app/Dockerfile".into(),
+            line,
+            end_line: line + 2,
+            stage: None,
+        };
+        Finding {
+            rule: "package-cache",
+            severity: Severity::Warning,
+            bytes: 1234,
+            layer: 3,
+            dockerfile: dockerfile.then(|| loc(7)),
+            related: vec![Related {
+                layer: 4,
+                dockerfile: dockerfile.then(|| loc(12)),
+            }],
+            paths: vec![PathBytes {
+                path: "/var/lib/apt/lists/x".into(),
+                bytes: 1234,
+            }],
+            message: "layer 3 leaves a cache".into(),
+            fix: "clean it".into(),
+        }
+    }
+
+    #[test]
+    fn one_result_per_finding_located_at_the_line() {
+        let v: serde_json::Value =
+            serde_json::from_str(&super::render("img:1", &[finding(true), finding(false)]))
+                .unwrap();
+        assert_eq!(v["version"], "2.1.0");
+        let run = &v["runs"][0];
+        assert_eq!(run["tool"]["driver"]["name"], "layerlens");
+        let r = run["results"].as_array().unwrap();
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0]["ruleId"], "package-cache");
+        assert_eq!(r[0]["level"], "warning");
+        let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+        assert_eq!(
+            rules[r[0]["ruleIndex"].as_u64().unwrap() as usize]["id"],
+            "package-cache"
+        );
+        assert!(
+            r[0]["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("1234 bytes")
+        );
+        let pl = &r[0]["locations"][0]["physicalLocation"];
+        assert_eq!(pl["artifactLocation"]["uri"], "app/Dockerfile");
+        assert_eq!(pl["region"]["startLine"], 7);
+        assert_eq!(pl["region"]["endLine"], 9);
+        assert_eq!(
+            r[0]["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
+            12
+        );
+        // Without a Dockerfile: no location, the layer in the properties.
+        assert!(r[1].get("locations").is_none());
+        assert_eq!(r[1]["properties"]["layer"], 3);
+        // The Markdown summary names the same places.
+        let md = crate::report::markdown::render("img:1", 10_000, &[finding(true), finding(false)]);
+        assert!(md.contains("`app/Dockerfile:7-9`"), "{md}");
+        assert!(md.contains("| layer 3 |"), "{md}");
+    }
+
     #[test]
     fn uris() {
         assert_eq!(super::uri("./Dockerfile"), "Dockerfile");
