@@ -259,3 +259,51 @@ fn a_pax_header_it_cannot_parse_is_a_corrupt_layer_not_decoys() {
         assert!(err.contains("malformed PAX"), "{err}");
     }
 }
+
+/// Row 8: a newline (or escape sequence) in a file name cannot fake or split output lines
+/// in any text output: `report`, `files`, `diff`, `advise`, `ci`.
+#[test]
+fn names_cannot_fake_output_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let evil = "evil\nFAKE LINE\x1b[2J\u{9b}";
+    let make = |name: &str, content: &[u8]| {
+        let p = dir.path().join(name);
+        write_image(
+            &FImage::new(
+                "evil:1",
+                vec![
+                    FLayer::new("ADD evil", vec![FEntry::file(evil, vec![b'x'; 5000])]),
+                    FLayer::new("RUN again", vec![FEntry::file(evil, content.to_vec())]),
+                ],
+            ),
+            Format::DockerLegacy,
+            Compression::None,
+            &p,
+        )
+        .unwrap();
+        p
+    };
+    let a = make("a.tar", b"y");
+    let b = make("b.tar", b"z");
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    for args in [
+        vec!["report", a],
+        vec!["files", a],
+        vec!["files", a, "--changes"],
+        vec!["diff", a, b, "--format", "text"],
+        vec!["advise", a],
+        vec!["ci", a],
+    ] {
+        let (_, out, err) = run_limited(&args, Duration::from_secs(20));
+        for text in [&out, &err] {
+            assert!(
+                !text.lines().any(|l| l.starts_with("FAKE LINE")),
+                "{args:?}: a name split a line:\n{text}"
+            );
+            assert!(
+                !text.contains('\x1b') && !text.contains('\u{9b}'),
+                "{args:?}: {text:?}"
+            );
+        }
+    }
+}

@@ -88,7 +88,12 @@ pub fn render_text(img: &Image, dockerfile: Option<&str>, findings: &[Finding]) 
         );
         let _ = writeln!(s, "            {}", f.message);
         for p in f.paths.iter().take(3) {
-            let _ = writeln!(s, "              {:>10}  {}", human(p.bytes), p.path);
+            let _ = writeln!(
+                s,
+                "              {:>10}  {}",
+                human(p.bytes),
+                super::escape_name(&p.path)
+            );
         }
         for (k, line) in f.fix.lines().enumerate() {
             let _ = writeln!(s, "            {}{line}", if k == 0 { "fix: " } else { "" });

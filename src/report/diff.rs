@@ -109,11 +109,11 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
                 "Cache busted at layer {bp}: {}",
                 short_instr(b.created_by(bp))
             );
-            let _ = writeln!(s, "  why: {}", r.text);
+            let _ = writeln!(s, "  why: {}", super::escape_name(&r.text));
             if let Some(f) = &r.files {
                 for (mark, list) in [("+", &f.added), ("~", &f.modified), ("-", &f.removed)] {
                     for p in list.iter().take(8) {
-                        let _ = writeln!(s, "       {mark} {p}");
+                        let _ = writeln!(s, "       {mark} {}", super::escape_name(p));
                     }
                     if list.len() > 8 {
                         let _ = writeln!(s, "       … {} more", list.len() - 8);
@@ -174,7 +174,7 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
             short_instr(instr)
         );
         if let Some(r) = &l.reason {
-            let _ = writeln!(s, "{:>32}↳ {}", "", r.text);
+            let _ = writeln!(s, "{:>32}↳ {}", "", super::escape_name(&r.text));
             if r.kind == ReasonKind::ContentChanged
                 || r.kind == ReasonKind::InstructionChanged
                 || r.kind == ReasonKind::BaseChanged
@@ -188,7 +188,7 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
                         .chain(f.removed.iter().map(|p| ('-', p)))
                         .collect();
                     for (m, p) in all.iter().take(6) {
-                        let _ = writeln!(s, "{:>34}{m} {p}", "");
+                        let _ = writeln!(s, "{:>34}{m} {}", "", super::escape_name(p));
                     }
                     if all.len() > 6 {
                         let _ = writeln!(s, "{:>34}… {} more", "", all.len() - 6);
@@ -213,13 +213,23 @@ pub fn render_text(a: &Image, b: &Image, d: &ImageDiff) -> String {
                         parts.push(format!("content changed ({})", human(m.new_size)));
                     }
                     parts.extend(m.describe());
-                    let _ = writeln!(s, "  ~ {}  {}", f.path, parts.join(", "));
+                    let _ = writeln!(
+                        s,
+                        "  ~ {}  {}",
+                        super::escape_name(&f.path),
+                        parts.join(", ")
+                    );
                 }
                 (None, "added") => {
-                    let _ = writeln!(s, "  + {}  ({})", f.path, human(f.size));
+                    let _ = writeln!(
+                        s,
+                        "  + {}  ({})",
+                        super::escape_name(&f.path),
+                        human(f.size)
+                    );
                 }
                 _ => {
-                    let _ = writeln!(s, "  - {}", f.path);
+                    let _ = writeln!(s, "  - {}", super::escape_name(&f.path));
                 }
             }
         }

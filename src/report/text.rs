@@ -160,7 +160,7 @@ pub fn render_with(
                 "  {:>10}  x{}  {}",
                 human(f.wasted_bytes),
                 f.count,
-                f.path
+                crate::report::escape_name(&f.path)
             );
         }
         if waste.inefficient_files.len() > 10 {
@@ -197,7 +197,7 @@ pub fn reclaimable_causes(img: &Image, waste: &Waste, limit: usize) -> String {
             s,
             "  {:>10}  {}{files}\n              stored by layer {} ({}), {why} by layer {} ({})",
             human(c.bytes),
-            crate::report::escape_controls(&c.path),
+            crate::report::escape_name(&c.path),
             c.layer,
             crate::report::escape_controls(&display_command(img.created_by(c.layer), 36)),
             c.hidden_in,
@@ -249,7 +249,7 @@ pub fn ci_culprits(img: &Image, waste: &Waste) -> String {
                 "  {:>10}  x{}  {}",
                 human(f.wasted_bytes),
                 f.count,
-                crate::report::escape_controls(&f.path)
+                crate::report::escape_name(&f.path)
             );
         }
     }
