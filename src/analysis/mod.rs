@@ -2,4 +2,6 @@
 
 pub mod cache;
 pub mod diff;
+pub mod push;
+pub mod secrets;
 pub mod waste;
