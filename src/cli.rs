@@ -1,5 +1,7 @@
 //! Command-line interface: argument parsing and the headless commands.
 
+pub mod triage;
+
 use crate::analysis::waste;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Image;
@@ -126,6 +128,10 @@ pub enum Command {
         #[arg(long, value_name = "SIZE")]
         highest_reclaimable_bytes: Option<String>,
     },
+    /// Before `docker push`: what the push uploads (per layer: exists, mount, upload),
+    /// what nodes pull and what the egress costs, and which secrets would ship.
+    /// Read-only: only GET and HEAD reach the registry. Exit 1 when a --fail-on rule is hit.
+    Triage(triage::TriageArgs),
 }
 
 /// `:NEWTAG` means "the repository of A, tag NEWTAG" (A must be a daemon reference).
@@ -238,6 +244,7 @@ fn write_stdout(s: &str) -> Result<()> {
 /// Run a headless command; returns the process exit code.
 pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
     match cmd {
+        Command::Triage(args) => triage::run(args, global),
         Command::Report {
             image,
             format,

@@ -329,6 +329,133 @@ pub fn parse_price(s: &str) -> Option<f64> {
     (v.is_finite() && v >= 0.0).then_some(v)
 }
 
+/// The image a triage is about.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ImageInfo {
+    pub reference: String,
+    pub id: String,
+    pub tags: Vec<String>,
+    pub platform: String,
+    pub layers: usize,
+    /// Uncompressed size (sum of the layer tars' entries).
+    pub size_bytes: u64,
+}
+
+/// A `--fail-on` rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FailRule {
+    /// Any secret in any layer.
+    Secrets,
+    /// Upload bytes above the limit.
+    UploadBytes(u64),
+    /// Bytes a warm node pulls above the limit.
+    PullBytes(u64),
+    /// Monthly egress cost above the limit (money).
+    EgressCost(f64),
+}
+
+/// Everything `layerlens triage` says, serializable (`schema_version` 1).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Triage {
+    pub schema_version: u32,
+    pub image: ImageInfo,
+    pub push: Option<PushPlan>,
+    pub pull: Option<PullPlan>,
+    pub egress: Option<Egress>,
+    pub secrets: Vec<crate::analysis::secrets::Secret>,
+    /// `--fail-on` rules that were hit, as sentences.
+    pub failures: Vec<String>,
+    /// What could not be planned, and why.
+    pub notes: Vec<String>,
+}
+
+/// What an egress estimate needs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EgressParams {
+    pub nodes: u64,
+    pub deploys_per_day: f64,
+    pub price_per_gb: f64,
+}
+
+/// Put a triage together from a push plan (if a target was given), the image the warm
+/// node runs, and the secrets found; evaluate `rules`.
+#[allow(clippy::too_many_arguments)]
+pub fn triage(
+    image: ImageInfo,
+    push: Option<PushPlan>,
+    against: Option<(&str, &[String])>,
+    bandwidth_bits_per_second: f64,
+    egress_params: Option<EgressParams>,
+    secrets: Vec<crate::analysis::secrets::Secret>,
+    rules: &[FailRule],
+    notes: Vec<String>,
+) -> Triage {
+    let pull = push
+        .as_ref()
+        .map(|p| pull_plan(p, against, bandwidth_bits_per_second));
+    let egress = match (&pull, egress_params) {
+        (Some(pl), Some(e)) => Some(egress(pl, e.nodes, e.deploys_per_day, e.price_per_gb)),
+        _ => None,
+    };
+    let mut t = Triage {
+        schema_version: 1,
+        image,
+        push,
+        pull,
+        egress,
+        secrets,
+        failures: Vec::new(),
+        notes,
+    };
+    t.failures = evaluate(&t, rules);
+    t
+}
+
+/// The `--fail-on` rules `t` hits, as sentences.
+pub fn evaluate(t: &Triage, rules: &[FailRule]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in rules {
+        match r {
+            FailRule::Secrets if !t.secrets.is_empty() => out.push(format!(
+                "secrets: {} secret(s) would ship",
+                t.secrets.len()
+            )),
+            FailRule::UploadBytes(max) => {
+                if let Some(p) = &t.push {
+                    if p.upload_bytes > *max {
+                        out.push(format!(
+                            "upload-bytes: {} bytes would be uploaded (limit {max})",
+                            p.upload_bytes
+                        ));
+                    }
+                }
+            }
+            FailRule::PullBytes(max) => {
+                if let Some(p) = &t.pull {
+                    if p.pull_bytes > *max {
+                        out.push(format!(
+                            "pull-bytes: a node would pull {} bytes (limit {max})",
+                            p.pull_bytes
+                        ));
+                    }
+                }
+            }
+            FailRule::EgressCost(max) => {
+                if let Some(e) = &t.egress {
+                    if e.cost_per_month > *max {
+                        out.push(format!(
+                            "egress-cost: {:.2} per month (limit {max:.2})",
+                            e.cost_per_month
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

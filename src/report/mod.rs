@@ -5,6 +5,7 @@ pub mod diff;
 pub mod files;
 pub mod json;
 pub mod text;
+pub mod triage;
 
 use humansize::{BINARY, format_size};
 
