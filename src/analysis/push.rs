@@ -48,10 +48,10 @@ pub struct KnownBlob {
     pub learnt_from: String,
 }
 
-/// The gzip docker push would upload, measured by compressing the layer.
+/// The gzip docker push would upload, measured from the layer (its digest is only
+/// known once docker has made it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Measured {
-    pub digest: String,
     pub size: u64,
 }
 
@@ -75,8 +75,8 @@ pub struct Target {
 pub struct PushLayer {
     pub index: usize,
     pub diff_id: String,
-    /// The compressed digest the registry will hold (measured for an upload: docker's
-    /// own gzip may differ in a few bytes, so its digest too).
+    /// The compressed digest the registry has (None for an upload: docker makes the
+    /// gzip, and its digest, while pushing).
     pub digest: Option<String>,
     pub action: Action,
     /// For `mount`: the repository it is mounted from.
@@ -132,7 +132,7 @@ pub fn plan(target: &Target, facts: &[LayerFacts], bandwidth_bits_per_second: f6
         } else {
             let m = f.measured.as_ref();
             let size = m.map_or(0, |m| m.size);
-            (Action::Upload, m.map(|m| m.digest.clone()), None, size, size)
+            (Action::Upload, None, None, size, size)
         };
         layers.push(PushLayer {
             index,
@@ -502,10 +502,7 @@ mod tests {
                     size: Some(300),
                     ..Default::default()
                 }],
-                measured: Some(Measured {
-                    digest: d('4'),
-                    size: 310,
-                }),
+                measured: Some(Measured { size: 310 }),
             },
         ];
         let p = plan(&target(), &facts, 8_000.0);

@@ -314,24 +314,9 @@ fn v2metadata(root: &std::path::Path, diff_id: &str) -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------------
 // Measuring uploads.
 
-struct HashCount {
-    hasher: Sha256,
-    count: u64,
-}
-
-impl Write for HashCount {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.hasher.update(buf);
-        self.count += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Gzip a layer tar as `docker push` does (default level, no name, no mtime):
-/// (sha256 of the uncompressed tar, the gzip's digest and size).
+/// Measure the gzip `docker push` would upload for a layer tar (compressed input is
+/// decompressed first): (sha256 of the uncompressed tar, the gzip's size, computed by
+/// replaying Go's compressor, see [`super::gosize`]).
 pub fn gzip_measure(raw: impl Read) -> std::io::Result<(String, Measured)> {
     let mut buf = BufReader::with_capacity(256 * 1024, raw);
     let head = buf.fill_buf()?;
@@ -341,13 +326,7 @@ pub fn gzip_measure(raw: impl Read) -> std::io::Result<(String, Measured)> {
         Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buf)?),
     };
     let mut tar_hash = Sha256::new();
-    let mut gz = flate2::GzBuilder::new().write(
-        HashCount {
-            hasher: Sha256::new(),
-            count: 0,
-        },
-        flate2::Compression::new(6),
-    );
+    let mut gz = super::gosize::GoGzipSize::new();
     let mut chunk = vec![0u8; 256 * 1024];
     loop {
         let n = reader.read(&mut chunk)?;
@@ -357,13 +336,9 @@ pub fn gzip_measure(raw: impl Read) -> std::io::Result<(String, Measured)> {
         tar_hash.update(&chunk[..n]);
         gz.write_all(&chunk[..n])?;
     }
-    let out = gz.finish()?;
     Ok((
         format!("sha256:{}", hex::encode(tar_hash.finalize())),
-        Measured {
-            digest: format!("sha256:{}", hex::encode(out.hasher.finalize())),
-            size: out.count,
-        },
+        Measured { size: gz.finish() },
     ))
 }
 

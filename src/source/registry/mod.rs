@@ -13,6 +13,7 @@
 //! digest mismatch, or a registry that stalls (connect and read timeouts).
 
 pub mod facts;
+pub mod gosize;
 pub mod load;
 
 use crate::error::{Error, ErrorKind, Result};
