@@ -36,7 +36,8 @@ pub struct TriageArgs {
     #[arg(long, value_name = "[HOST/]REPO[:TAG]")]
     pub to: Option<String>,
     /// The image nodes run now, on the target registry ([HOST/]REPO:TAG, or :TAG of the
-    /// target repository); default: what the target tag points to before the push.
+    /// target repository); default: what the target tag points to before the push, else
+    /// the repository's newest image.
     #[arg(long, value_name = "REF")]
     pub against: Option<String>,
     /// Link speed for push and pull times (100Mbit, 1Gbit, 20MB/s).
@@ -324,8 +325,8 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
             let (p, a) = push_plan(&args, &src, &img, t, bandwidth, platform.as_ref())?;
             if a.is_none() {
                 notes.push(format!(
-                    "{}/{}:{} does not exist yet: every node pulls the image cold",
-                    t.registry, t.repository, t.tag
+                    "{}/{} has no image yet: every node pulls the image cold",
+                    t.registry, t.repository
                 ));
             }
             (Some(p), a)

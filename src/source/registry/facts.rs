@@ -114,6 +114,7 @@ pub fn gather(
     let mut learnt = Learnt::default();
     let ours: HashSet<&str> = img.layers.iter().map(|l| l.diff_id.as_str()).collect();
     let mut current = None;
+    let mut newest: Option<(String, RemoteImage)> = None;
 
     // 1. Tags of the target repository (a new repository has none).
     let tags = match reg.tags(&target.repository) {
@@ -142,18 +143,30 @@ pub fn gather(
         for (d, l) in diffs.iter().zip(&resolved.manifest.layers) {
             learnt.add(d, &l.digest, Some(l.size), Some(&target.repository), &format!("tag {tag}"));
         }
+        let created = serde_json::from_slice::<serde_json::Value>(&resolved.config)
+            .ok()
+            .and_then(|v| v["created"].as_str().map(str::to_string))
+            .unwrap_or_default();
+        let remote = RemoteImage {
+            reference: r.to_string(),
+            layers: resolved
+                .manifest
+                .layers
+                .iter()
+                .map(|l| (l.digest.clone(), l.size))
+                .collect(),
+            diff_ids: diffs,
+        };
         if *tag == target.tag {
-            current = Some(RemoteImage {
-                reference: r.to_string(),
-                layers: resolved
-                    .manifest
-                    .layers
-                    .iter()
-                    .map(|l| (l.digest.clone(), l.size))
-                    .collect(),
-                diff_ids: diffs,
-            });
+            current = Some(remote);
+            newest = None;
+        } else if current.is_none() && newest.as_ref().is_none_or(|(c, _)| created > *c) {
+            newest = Some((created, remote));
         }
+    }
+    // A new tag replaces nothing: nodes run the repository's newest image.
+    if current.is_none() {
+        current = newest.map(|(_, r)| r);
     }
 
     // 2. RepoDigests of local images sharing a layer, on the same registry.

@@ -139,14 +139,27 @@ impl BlobStore for RegistryStore {
         media_type: Option<&str>,
         progress: Option<Arc<Progress>>,
     ) -> Result<Arc<LayerContent>> {
-        let r = self.reg.blob_reader(&self.repository, name, size)?;
-        parse_blob(
-            ProgressReader { inner: r, progress },
+        let mut r = self.reg.blob_reader(&self.repository, name, size)?;
+        let parsed = parse_blob(
+            ProgressReader {
+                inner: &mut r,
+                progress,
+            },
             size,
             media_type,
             &format!("layer blob {name}"),
-        )
-        .map(Arc::new)
+        );
+        match parsed {
+            Ok(c) => Ok(Arc::new(c)),
+            Err(e) => {
+                // Bytes that fail to parse may be bytes that are not the blob: say so
+                // when the rest of the stream proves it.
+                match std::io::copy(&mut r, &mut std::io::sink()) {
+                    Err(io) => Err(crate::error::from_io(io, format!("layer blob {name}"))),
+                    Ok(_) => Err(e),
+                }
+            }
+        }
     }
     fn blob_len(&self, _name: &str) -> Option<u64> {
         None

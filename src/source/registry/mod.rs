@@ -467,10 +467,14 @@ impl Registry {
                     Err(_) => Some(Err(stall.clone())),
                     Ok(None) => None,
                     Ok(Some(Ok(b))) => Some(Ok(b)),
-                    Ok(Some(Err(e))) => Some(Err(Error::io(format!(
-                        "reading a blob from registry {registry}: {}",
-                        one_line(&e.to_string())
-                    )))),
+                    Ok(Some(Err(e))) => {
+                        let m = one_line(&error_chain(&e));
+                        Some(Err(if m.to_ascii_lowercase().contains("digest") {
+                            Error::corrupt(format!("digest mismatch in a blob from registry {registry}: {m}"))
+                        } else {
+                            Error::io(format!("reading a blob from registry {registry}: {m}"))
+                        }))
+                    }
                 };
                 let Some(item) = item else { break };
                 let stop = item.is_err();
