@@ -489,3 +489,91 @@ fn fail_on_upload_bytes_and_markdown() {
     assert!(md.contains("| **Push** |") && md.contains("| 3 | upload |"), "{md}");
     assert_read_only(&reg);
 }
+
+#[test]
+fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
+    require_docker!();
+    let Some(mut reg) = TestRegistry::start_or_skip() else { return };
+    let img = build_app("auth", "1");
+    let r = format!("{}/auth/app:1", reg.host());
+    let _tags = Tags(vec![r.clone()]);
+    common::docker(&["tag", &img, &r]);
+    common::docker(&["push", &r]);
+    reg.restart_with_basic_auth();
+    let src = format!("registry://{r}");
+    let truth = common::layerlens_json(&["files", &img, "--format", "json"]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config_dir = |name: &str, json: &str| -> String {
+        let d = dir.path().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("config.json"), json).unwrap();
+        d.to_str().unwrap().to_string()
+    };
+    let b64 = |s: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(s)
+    };
+    let host = reg.host();
+    let none = config_dir("none", "{}");
+    let good = config_dir(
+        "good",
+        &format!(
+            r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
+            b64(&format!("{}:{}", registry_support::AUTH_USER, registry_support::AUTH_PASSWORD))
+        ),
+    );
+    let wrong = config_dir(
+        "wrong",
+        &format!(r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#, b64("tester:nope")),
+    );
+    // A credential helper (credHelpers) answering like docker-credential-* programs do.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-layerlens-test");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\nprintf '{{\"ServerURL\":\"%s\",\"Username\":\"{}\",\"Secret\":\"{}\"}}' \"$server\"\n",
+            registry_support::AUTH_USER,
+            registry_support::AUTH_PASSWORD
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let helped = config_dir(
+        "helper",
+        &format!(r#"{{"credHelpers":{{"{host}":"layerlens-test"}}}}"#),
+    );
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+
+    for (cfg, ok) in [(&none, false), (&wrong, false), (&good, true), (&helped, true)] {
+        let args = ["files", src.as_str(), "--format", "json"];
+        let out = common::layerlens_env(&args, &[("DOCKER_CONFIG", cfg), ("PATH", &path)]);
+        common::assert_no_panic(&args, &out);
+        if ok {
+            assert!(out.status.success(), "{cfg}: {}", common::describe_output(&args, &out));
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(v, truth);
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{cfg}: {}", common::describe_output(&args, &out));
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.trim().lines().count(), 1, "{err}");
+            assert!(err.contains("refused access") && err.contains("docker login"), "{err}");
+        }
+    }
+    // The push plan through the same credentials.
+    let args = ["triage", img.as_str(), "--to", &format!("{host}/auth/app:2"), "--format", "json"];
+    let out = common::layerlens_env(&args, &[("DOCKER_CONFIG", &good)]);
+    assert!(out.status.success(), "{}", common::describe_output(&args, &out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let actions: Vec<&str> = v["push"]["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.iter().all(|a| *a == "exists"), "{v:#}");
+    assert_read_only(&reg);
+}

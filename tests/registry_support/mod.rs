@@ -31,6 +31,12 @@ pub struct TestRegistry {
     log: PathBuf,
 }
 
+/// A user of [`TestRegistry::restart_with_basic_auth`] and its password.
+pub const AUTH_USER: &str = "tester";
+pub const AUTH_PASSWORD: &str = "s3cret";
+/// bcrypt (cost 4) of [`AUTH_PASSWORD`], as Distribution's htpasswd backend wants it.
+const AUTH_HTPASSWD: &str = "tester:$2b$04$9Qd1x2J6d4N33hBQReHzpuf8bPjmVwjIM.QGV5I2HuqXv1pK/I1I2";
+
 /// Whether `docker-registry` is installed.
 pub fn available() -> bool {
     Command::new(PROGRAM)
@@ -76,40 +82,40 @@ impl TestRegistry {
             .prefix("layerlens-registry-")
             .tempdir()
             .map_err(|e| e.to_string())?;
-        let storage = dir.path().join("storage");
-        fs::create_dir_all(&storage).map_err(|e| e.to_string())?;
-        let config = dir.path().join("config.yml");
-        fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
-                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: false\n\
-                 http:\n  addr: 127.0.0.1:{port}\n",
-                storage.display()
-            ),
-        )
-        .map_err(|e| e.to_string())?;
+        fs::create_dir_all(dir.path().join("storage")).map_err(|e| e.to_string())?;
         let log = dir.path().join("registry.log");
-        let out = fs::File::create(&log).map_err(|e| e.to_string())?;
-        let err = out.try_clone().map_err(|e| e.to_string())?;
-        let child = Command::new(PROGRAM)
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| format!("spawning {PROGRAM}: {e}"))?;
+        let child = spawn(dir.path(), port, "", &log)?;
         let mut reg = TestRegistry {
             child,
             port,
             dir,
             log,
         };
+        reg.wait_ready(&[200])?;
+        Ok(reg)
+    }
+
+    /// Stop the registry and start it again on the same port and storage, requiring
+    /// basic auth ([`AUTH_USER`] / [`AUTH_PASSWORD`], htpasswd backend).
+    pub fn restart_with_basic_auth(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let htpasswd = self.dir.path().join("htpasswd");
+        fs::write(&htpasswd, format!("{AUTH_HTPASSWD}\n")).expect("writing htpasswd");
+        let auth = format!(
+            "auth:\n  htpasswd:\n    realm: layerlens-test\n    path: {}\n",
+            htpasswd.display()
+        );
+        self.child = spawn(self.dir.path(), self.port, &auth, &self.log).expect("restarting the registry");
+        self.wait_ready(&[401]).expect("the registry answers with auth");
+    }
+
+    fn wait_ready(&mut self, ok: &[u16]) -> Result<(), String> {
+        let reg = self;
         let start = Instant::now();
         loop {
-            if reg.get_status("/v2/") == Some(200) {
-                return Ok(reg);
+            if reg.get_status("/v2/").is_some_and(|s| ok.contains(&s)) {
+                return Ok(());
             }
             if let Ok(Some(status)) = reg.child.try_wait() {
                 return Err(format!(
@@ -194,6 +200,36 @@ impl Drop for TestRegistry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Write the config (storage in `dir/storage`, access log on, `extra` appended) and
+/// start `docker-registry serve`, its output appended to `log`.
+fn spawn(dir: &Path, port: u16, extra: &str, log: &Path) -> Result<Child, String> {
+    let config = dir.join("config.yml");
+    fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
+             storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: false\n\
+             http:\n  addr: 127.0.0.1:{port}\n{extra}",
+            dir.join("storage").display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| e.to_string())?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    Command::new(PROGRAM)
+        .arg("serve")
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| format!("spawning {PROGRAM}: {e}"))
 }
 
 pub struct AccessLine {
