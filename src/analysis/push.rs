@@ -531,6 +531,26 @@ mod tests {
         assert!((e.cost_per_month - 600.0 * 610.0 / 1e9 * 0.09).abs() < 1e-12);
     }
 
+    /// The README's arithmetic: 847 MB pushed at 100 Mbit/s, 3,000 pulls a month.
+    #[test]
+    fn readme_egress_example() {
+        assert!((seconds(847_000_000, 100e6) - 67.76).abs() < 1e-9);
+        let pull = PullPlan {
+            against: None,
+            layers: Vec::new(),
+            pull_layers: 1,
+            pull_bytes: 847_000_000,
+            seconds: 0.0,
+            cold_layers: 1,
+            cold_bytes: 847_000_000,
+            cold_seconds: 0.0,
+        };
+        let e = egress(&pull, 100, 1.0, 0.09);
+        assert_eq!(e.pulls_per_month, 3000.0);
+        assert_eq!(e.bytes_per_month, 2.541e12);
+        assert!((e.cost_per_month - 228.69).abs() < 1e-6, "{}", e.cost_per_month);
+    }
+
     #[test]
     fn units_parse() {
         assert_eq!(parse_bandwidth("100Mbit"), Some(100e6));

@@ -285,8 +285,34 @@ fn push_plan(
     Ok((plan, against))
 }
 
-/// Run `layerlens triage`; the exit code (1 when a `--fail-on` rule is hit).
-pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
+impl TriageArgs {
+    /// Arguments for `image` with every default (what `layerlens triage IMAGE` uses).
+    pub fn for_image(image: &str) -> TriageArgs {
+        TriageArgs {
+            image: image.to_string(),
+            to: None,
+            against: None,
+            bandwidth: "100Mbit".into(),
+            nodes: 1,
+            deploys_per_day: "1".into(),
+            egress_price: "0.09/GB".into(),
+            insecure_registry: Vec::new(),
+            fail_on: None,
+            format: TriageFormat::Text,
+            output: None,
+        }
+    }
+}
+
+/// The whole triage of a loaded image: the facts gathered read-only (registry, daemon,
+/// layer bytes), then [`push::triage`]. Blocking (network and layer reads); the
+/// explorer runs it as a background job.
+pub fn compute(
+    args: &TriageArgs,
+    src: &ImageSource,
+    img: &Image,
+    platform: Option<&Platform>,
+) -> Result<Triage> {
     registry::add_insecure_registries(&args.insecure_registry);
     let bandwidth = parse_bandwidth(&args.bandwidth).ok_or_else(|| {
         Error::usage(format!(
@@ -315,14 +341,11 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
         Some(s) => parse_fail_on(s)?,
         None => Vec::new(),
     };
-    let platform = global.platform.as_deref().map(Platform::parse).transpose()?;
-    let src = ImageSource::parse(&args.image)?;
-    let img = load_image(&args.image, global)?;
     let mut notes = Vec::new();
-    let target = target(&args, &img)?;
+    let target = target(args, img)?;
     let (plan, against) = match &target {
         Some(t) => {
-            let (p, a) = push_plan(&args, &src, &img, t, bandwidth, platform.as_ref())?;
+            let (p, a) = push_plan(args, src, img, t, bandwidth, platform)?;
             if a.is_none() {
                 notes.push(format!(
                     "{}/{} has no image yet: every node pulls the image cold",
@@ -338,9 +361,9 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
             (None, None)
         }
     };
-    let secrets = find_secrets(&src, &img, &mut notes);
-    let t: Triage = push::triage(
-        image_info(&img),
+    let secrets = find_secrets(src, img, &mut notes);
+    Ok(push::triage(
+        image_info(img),
         plan,
         against.as_ref().map(|(n, d)| (n.as_str(), d.as_slice())),
         bandwidth,
@@ -352,7 +375,32 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
         secrets,
         &rules,
         notes,
-    );
+    ))
+}
+
+/// Run `layerlens triage`; the exit code (1 when a `--fail-on` rule is hit).
+pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
+    // Bad flags are reported before the (slow) load.
+    if let Some(s) = &args.fail_on {
+        parse_fail_on(s)?;
+    }
+    for (flag, ok) in [
+        ("--bandwidth", parse_bandwidth(&args.bandwidth).is_some()),
+        ("--egress-price", parse_price(&args.egress_price).is_some()),
+    ] {
+        if !ok {
+            let v = if flag == "--bandwidth" { &args.bandwidth } else { &args.egress_price };
+            return Err(Error::usage(format!(
+                "invalid {flag} {:?}: expected e.g. {}",
+                report::escape_controls(v),
+                if flag == "--bandwidth" { "100Mbit, 1Gbit, 20MB/s" } else { "0.09/GB" }
+            )));
+        }
+    }
+    let platform = global.platform.as_deref().map(Platform::parse).transpose()?;
+    let src = ImageSource::parse(&args.image)?;
+    let img = load_image(&args.image, global)?;
+    let t = compute(&args, &src, &img, platform.as_ref())?;
     let text = match args.format {
         TriageFormat::Json => report::triage::render_json(&t),
         TriageFormat::Text => report::triage::render_text(&t),

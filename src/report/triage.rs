@@ -184,7 +184,7 @@ pub fn render_text(t: &Triage) -> String {
                 l.index,
                 l.action.as_str(),
                 bytes,
-                l.digest.as_deref().map(short).unwrap_or_else(|| "?".into()),
+                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into()),
                 short(&l.diff_id),
                 escape_controls(l.from.as_deref().unwrap_or(""))
             ));
@@ -205,7 +205,7 @@ pub fn render_text(t: &Triage) -> String {
                 l.index,
                 if l.pulled { "yes" } else { "no" },
                 human(l.bytes),
-                l.digest.as_deref().map(short).unwrap_or_else(|| "?".into())
+                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into())
             ));
         }
     }
@@ -280,7 +280,7 @@ pub fn render_markdown(t: &Triage) -> String {
                 l.index,
                 l.action.as_str(),
                 if l.action == Action::Upload { human(l.bytes) } else { "-".into() },
-                l.digest.as_deref().map(short).unwrap_or_else(|| "?".into()),
+                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into()),
                 md(l.from.as_deref().unwrap_or(""))
             ));
         }
