@@ -36,6 +36,9 @@ pub struct Global {
     /// Platform to pick from a multi-platform index (OS/ARCH[/VARIANT]); default: the host's.
     #[arg(long, global = true, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Reach this registry (HOST[:PORT]) over plain HTTP; loopback always is. Repeatable.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
     /// Never show a progress bar.
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -543,6 +546,7 @@ pub fn dispatch(args: Cli) -> Result<i32> {
     }
     let mode: crate::source::DaemonRead = args.global.daemon_read.parse()?;
     crate::source::set_daemon_read(mode);
+    crate::source::registry::add_insecure_registries(&args.global.insecure_registry);
     let platform = |g: &Global| -> Result<Option<crate::source::layout::Platform>> {
         g.platform
             .as_deref()

@@ -577,3 +577,43 @@ fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
     assert!(actions.iter().all(|a| *a == "exists"), "{v:#}");
     assert_read_only(&reg);
 }
+
+/// The host's first non-loopback IPv4 address (`hostname -I`).
+fn host_ip() -> Option<String> {
+    let out = std::process::Command::new("hostname").arg("-I").output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .map(str::to_string)
+}
+
+#[test]
+fn https_unless_loopback_or_insecure_registry() {
+    require_docker!();
+    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(ip) = host_ip() else {
+        assert!(!common::docker_required(), "no non-loopback IPv4 address for this test");
+        eprintln!("skipped: no non-loopback IPv4 address");
+        return;
+    };
+    let img = build_app("insecure", "1");
+    let r = format!("{}/plain/app:1", reg.host());
+    let _tags = Tags(vec![r.clone()]);
+    common::docker(&["tag", &img, &r]);
+    common::docker(&["push", &r]);
+    let extra = reg.also_on(&ip).expect("a second registry on the host address");
+    let src = format!("registry://{}/plain/app:1", extra.addr);
+    // Not loopback: HTTPS first, which a plain-HTTP registry cannot answer.
+    let args = ["files", src.as_str(), "--format", "json"];
+    let out = common::layerlens(&args);
+    common::assert_no_panic(&args, &out);
+    assert_eq!(out.status.code(), Some(2), "{}", common::describe_output(&args, &out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains(&extra.addr), "{err}");
+    assert!(err.contains("--insecure-registry"), "{err}");
+    // --insecure-registry HOST:PORT: plain HTTP, same files as the daemon's image.
+    let args = ["files", src.as_str(), "--format", "json", "--insecure-registry", extra.addr.as_str()];
+    let v = common::layerlens_json(&args);
+    assert_eq!(v, common::layerlens_json(&["files", &img, "--format", "json"]));
+}

@@ -52,9 +52,6 @@ pub struct TriageArgs {
     /// Egress price (0.09/GB; GB = 10^9 bytes).
     #[arg(long, default_value = "0.09/GB", value_name = "PRICE")]
     pub egress_price: String,
-    /// Reach this registry (HOST[:PORT]) over plain HTTP (loopback always is). Repeatable.
-    #[arg(long, value_name = "HOST")]
-    pub insecure_registry: Vec<String>,
     /// Exit 1 when one is hit: secrets, upload-bytes=SIZE, pull-bytes=SIZE,
     /// egress-cost=AMOUNT (comma-separated).
     #[arg(long, value_name = "RULES")]
@@ -296,7 +293,6 @@ impl TriageArgs {
             nodes: 1,
             deploys_per_day: "1".into(),
             egress_price: "0.09/GB".into(),
-            insecure_registry: Vec::new(),
             fail_on: None,
             format: TriageFormat::Text,
             output: None,
@@ -313,7 +309,6 @@ pub fn compute(
     img: &Image,
     platform: Option<&Platform>,
 ) -> Result<Triage> {
-    registry::add_insecure_registries(&args.insecure_registry);
     let bandwidth = parse_bandwidth(&args.bandwidth).ok_or_else(|| {
         Error::usage(format!(
             "invalid --bandwidth {:?}: expected e.g. 100Mbit, 1Gbit, 20MB/s",

@@ -130,6 +130,51 @@ impl TestRegistry {
         }
     }
 
+    /// A second server on `ip:PORT2` over the same storage (read side only), for tests
+    /// that need a non-loopback address; stopped when dropped.
+    pub fn also_on(&self, ip: &str) -> Option<Extra> {
+        let port = {
+            let l = TcpListener::bind((ip, 0)).ok()?;
+            l.local_addr().ok()?.port()
+        };
+        let dir = tempfile::Builder::new().prefix("layerlens-registry-extra-").tempdir().ok()?;
+        std::os::unix::fs::symlink(self.storage(), dir.path().join("storage")).ok()?;
+        let log = dir.path().join("registry.log");
+        let config = dir.path().join("config.yml");
+        fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  accesslog:\n    disabled: false\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n\
+                 http:\n  addr: {ip}:{port}\n",
+                self.storage().display()
+            ),
+        )
+        .ok()?;
+        let out = fs::File::create(&log).ok()?;
+        let err = out.try_clone().ok()?;
+        let child = Command::new(PROGRAM)
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .ok()?;
+        let mut extra = Extra { child, addr: format!("{ip}:{port}"), _dir: dir };
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if TcpStream::connect((ip, port)).is_ok() {
+                return Some(extra);
+            }
+            if let Ok(Some(_)) = extra.child.try_wait() {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// `127.0.0.1:PORT`
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
@@ -230,6 +275,20 @@ fn spawn(dir: &Path, port: u16, extra: &str, log: &Path) -> Result<Child, String
         .stderr(err)
         .spawn()
         .map_err(|e| format!("spawning {PROGRAM}: {e}"))
+}
+
+/// A second registry process over the same storage ([`TestRegistry::also_on`]).
+pub struct Extra {
+    child: Child,
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Extra {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 pub struct AccessLine {

@@ -545,8 +545,18 @@ impl Registry {
                     self.stalled(what)
                 } else if re.is_connect() {
                     let scheme = if is_plain_http(reg) { "http" } else { "https" };
+                    let lower = chain.to_ascii_lowercase();
+                    let hint = if scheme == "https"
+                        && ["tls", "certificate", "corrupt message", "handshake", "invalidcontenttype"]
+                            .iter()
+                            .any(|w| lower.contains(w))
+                    {
+                        format!(" (a plain-HTTP registry? add --insecure-registry {reg})")
+                    } else {
+                        String::new()
+                    };
                     Error::io(format!(
-                        "cannot reach registry {reg} over {scheme} while {what}: {}",
+                        "cannot reach registry {reg} over {scheme} while {what}: {}{hint}",
                         one_line(&chain)
                     ))
                 } else {
