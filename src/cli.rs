@@ -175,6 +175,16 @@ pub fn load_image_cached(
     global: &Global,
     cache: Option<source::LayerCache>,
 ) -> Result<Image> {
+    load_image_with(reference, global, cache, false)
+}
+
+/// Same; `keep_export` keeps a daemon export for later reads of layer bytes.
+pub fn load_image_with(
+    reference: &str,
+    global: &Global,
+    cache: Option<source::LayerCache>,
+    keep_export: bool,
+) -> Result<Image> {
     let src = ImageSource::parse(reference)?;
     let platform = global
         .platform
@@ -186,7 +196,7 @@ pub fn load_image_cached(
         platform,
         progress: Some(progress.clone()),
         cache,
-        keep_export: false,
+        keep_export,
     };
     if let ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) = &src {
         if let Ok(md) = std::fs::metadata(p) {

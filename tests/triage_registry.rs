@@ -310,6 +310,9 @@ fn cold_registry_uploads_everything_with_the_predicted_bytes() {
     // Time at 8 Mbit/s = 1 MB/s.
     let secs = push["seconds"].as_f64().unwrap();
     assert!((secs - bytes as f64 / 1e6).abs() < 1e-6, "{secs} s for {bytes} bytes");
+    // Read through the daemon's export instead of its layer store: the same plan.
+    let via_export = triage_json(&["--daemon-read", "export", &img, "--to", &target, "--bandwidth", "8Mbit"]);
+    assert_eq!(via_export["push"], predicted["push"]);
     // No earlier image: the warm node is a cold one.
     assert_eq!(predicted["pull"]["pull_bytes"], predicted["pull"]["cold_bytes"]);
     common::docker(&["tag", &img, &target]);
@@ -446,6 +449,8 @@ fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
         assert!(stdout.contains("/app/.env"), "{stdout}");
     }
     let v = triage_json(&[&img]);
+    let via_export = triage_json(&["--daemon-read", "export", &img]);
+    assert_eq!(via_export["secrets"], v["secrets"]);
     let secrets = v["secrets"].as_array().unwrap();
     let aws: Vec<&Value> = secrets
         .iter()

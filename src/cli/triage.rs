@@ -3,7 +3,7 @@
 //! registry), then [`crate::analysis::push::triage`] puts them together and
 //! [`crate::report::triage`] prints them.
 
-use super::{Global, load_image};
+use super::{Global, load_image_with};
 use crate::analysis::push::{
     self, EgressParams, FailRule, ImageInfo, LayerFacts, Target, Triage, parse_bandwidth,
     parse_price,
@@ -394,7 +394,8 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
     }
     let platform = global.platform.as_deref().map(Platform::parse).transpose()?;
     let src = ImageSource::parse(&args.image)?;
-    let img = load_image(&args.image, global)?;
+    // Secrets and upload sizes read layer bytes again: keep a daemon export.
+    let img = load_image_with(&args.image, global, None, true)?;
     let t = compute(&args, &src, &img, platform.as_ref())?;
     let text = match args.format {
         TriageFormat::Json => report::triage::render_json(&t),

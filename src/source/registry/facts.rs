@@ -370,6 +370,23 @@ pub fn measure_layers(
         m
     });
     match src {
+        ImageSource::Daemon(r)
+            if want
+                .iter()
+                .all(|&i| !img.layers[i].blob.starts_with(crate::source::docker_store::BLOB_PREFIX))
+                && crate::source::spool::lookup(r).is_some() =>
+        {
+            // The export kept from loading the image.
+            let (_, path) = crate::source::spool::lookup(r).expect("checked");
+            let store = crate::source::store::TarFileStore::open(&path)?;
+            for &i in want {
+                let raw = store.open_raw(&img.layers[i].blob)?;
+                let (diff, m) = gzip_measure(raw).map_err(|e| from_io(e, "compressing a layer"))?;
+                if diff == img.layers[i].diff_id {
+                    out.insert(i, m);
+                }
+            }
+        }
         ImageSource::Daemon(r) => {
             // The export carries each layer tar byte for byte as docker push reads it.
             let export = crate::source::daemon::export_image(r)?;
