@@ -32,8 +32,8 @@ impl Drop for Tags {
 fn text(seed: &str, n: usize) -> Vec<u8> {
     const WORDS: &[&str] = &[
         "fn", "let", "mut", "return", "match", "self", "impl", "struct", "layer", "image",
-        "registry", "push", "pull", "value", "config", "error", "result", "option", "some",
-        "none", "string", "vec", "map", "iter", "into", "from", "for", "in", "if", "else",
+        "registry", "push", "pull", "value", "config", "error", "result", "option", "some", "none",
+        "string", "vec", "map", "iter", "into", "from", "for", "in", "if", "else",
     ];
     let mut x: u64 = seed.bytes().fold(1469598103934665603, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(1099511628211)
@@ -41,11 +41,17 @@ fn text(seed: &str, n: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(n + 32);
     out.extend_from_slice(format!("// {seed}\n").as_bytes());
     while out.len() < n {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let w = WORDS[(x >> 33) as usize % WORDS.len()];
         out.extend_from_slice(w.as_bytes());
-        out.push(if (x >> 20) % 9 == 0 { b'\n' } else { b' ' });
-        if (x >> 40) % 13 == 0 {
+        out.push(if (x >> 20).is_multiple_of(9) {
+            b'\n'
+        } else {
+            b' '
+        });
+        if (x >> 40).is_multiple_of(13) {
             out.extend_from_slice(format!("{}", x % 100_000).as_bytes());
             out.push(b';');
         }
@@ -74,7 +80,9 @@ fn docker_push(reference: &str) -> BTreeMap<String, String> {
     let out = common::docker(&["push", reference]);
     let mut m = BTreeMap::new();
     for line in out.lines() {
-        let Some((id, what)) = line.split_once(": ") else { continue };
+        let Some((id, what)) = line.split_once(": ") else {
+            continue;
+        };
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
         }
@@ -97,7 +105,9 @@ fn docker_pull(reference: &str) -> BTreeMap<String, String> {
     let out = common::docker(&["pull", reference]);
     let mut m = BTreeMap::new();
     for line in out.lines() {
-        let Some((id, what)) = line.split_once(": ") else { continue };
+        let Some((id, what)) = line.split_once(": ") else {
+            continue;
+        };
         if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
             continue;
         }
@@ -187,17 +197,27 @@ fn assert_push_matches(
             assert_eq!(l["bytes"].as_u64(), Some(0));
         }
     }
-    assert_eq!(predicted["push"]["upload_bytes"].as_u64(), Some(predicted_total));
+    assert_eq!(
+        predicted["push"]["upload_bytes"].as_u64(),
+        Some(predicted_total)
+    );
     if stored_total > 0 {
         let err = (predicted_total as f64 - stored_total as f64).abs() / stored_total as f64;
-        assert!(err <= 0.02, "upload total {predicted_total} vs {stored_total}");
+        assert!(
+            err <= 0.02,
+            "upload total {predicted_total} vs {stored_total}"
+        );
     }
 }
 
 /// Only GET and HEAD ever came from layerlens.
 fn assert_read_only(reg: &TestRegistry) {
     let sent = reg.requests_from("layerlens/");
-    assert!(!sent.is_empty(), "no layerlens request in the registry log:\n{}", reg.log());
+    assert!(
+        !sent.is_empty(),
+        "no layerlens request in the registry log:\n{}",
+        reg.log()
+    );
     for (method, uri) in &sent {
         assert!(
             method == "GET" || method == "HEAD",
@@ -209,7 +229,9 @@ fn assert_read_only(reg: &TestRegistry) {
 #[test]
 fn second_build_push_then_new_repository_then_pull_match_docker() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let host = reg.host();
     let v1 = build_app("second", "1");
     let v2 = build_app("second", "2");
@@ -222,10 +244,25 @@ fn second_build_push_then_new_repository_then_pull_match_docker() {
     assert!(first.values().all(|v| v == "upload"), "{first:?}");
 
     // Second build, same repository: only the app layer uploads.
-    let predicted = triage_json(&[&v2, "--to", &format!("{host}/app:2"), "--nodes", "10", "--deploys-per-day", "3"]);
+    let predicted = triage_json(&[
+        &v2,
+        "--to",
+        &format!("{host}/app:2"),
+        "--nodes",
+        "10",
+        "--deploys-per-day",
+        "3",
+    ]);
     let layers = predicted["push"]["layers"].as_array().unwrap();
-    let actions: Vec<&str> = layers.iter().map(|l| l["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["exists", "exists", "exists", "upload"], "{predicted:#}");
+    let actions: Vec<&str> = layers
+        .iter()
+        .map(|l| l["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["exists", "exists", "exists", "upload"],
+        "{predicted:#}"
+    );
     // The pull plan (node running app:1, the newest image of the repository).
     let pull = &predicted["pull"];
     assert_eq!(pull["against"].as_str(), Some(r1.as_str()), "{pull:#}");
@@ -292,7 +329,9 @@ fn second_build_push_then_new_repository_then_pull_match_docker() {
 #[test]
 fn cold_registry_uploads_everything_with_the_predicted_bytes() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let img = build_app("cold", "1");
     let target = format!("{}/cold:1", reg.host());
     let _tags = Tags(vec![target.clone()]);
@@ -309,23 +348,50 @@ fn cold_registry_uploads_everything_with_the_predicted_bytes() {
     let bytes = push["upload_bytes"].as_u64().unwrap();
     // Time at 8 Mbit/s = 1 MB/s.
     let secs = push["seconds"].as_f64().unwrap();
-    assert!((secs - bytes as f64 / 1e6).abs() < 1e-6, "{secs} s for {bytes} bytes");
+    assert!(
+        (secs - bytes as f64 / 1e6).abs() < 1e-6,
+        "{secs} s for {bytes} bytes"
+    );
     // Root reads Docker's layer store: the upload sizes come from rebuilding the layer
     // tars there (no export).
     if std::fs::read_dir("/var/lib/docker/image").is_ok() {
-        let args = ["triage", img.as_str(), "--to", target.as_str(), "--bandwidth", "8Mbit", "--format", "json"];
+        let args = [
+            "triage",
+            img.as_str(),
+            "--to",
+            target.as_str(),
+            "--bandwidth",
+            "8Mbit",
+            "--format",
+            "json",
+        ];
         let out = common::layerlens_env(&args, &[("LAYERLENS_TIMINGS", "1")]);
-        assert!(out.status.success(), "{}", common::describe_output(&args, &out));
+        assert!(
+            out.status.success(),
+            "{}",
+            common::describe_output(&args, &out)
+        );
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("measured from the layer store"), "{err}");
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["push"], predicted["push"]);
     }
     // Read through the daemon's export instead of its layer store: the same plan.
-    let via_export = triage_json(&["--daemon-read", "export", &img, "--to", &target, "--bandwidth", "8Mbit"]);
+    let via_export = triage_json(&[
+        "--daemon-read",
+        "export",
+        &img,
+        "--to",
+        &target,
+        "--bandwidth",
+        "8Mbit",
+    ]);
     assert_eq!(via_export["push"], predicted["push"]);
     // No earlier image: the warm node is a cold one.
-    assert_eq!(predicted["pull"]["pull_bytes"], predicted["pull"]["cold_bytes"]);
+    assert_eq!(
+        predicted["pull"]["pull_bytes"],
+        predicted["pull"]["cold_bytes"]
+    );
     common::docker(&["tag", &img, &target]);
     let actual = docker_push(&target);
     assert_push_matches(&predicted, &actual, &reg, "cold", "1");
@@ -335,7 +401,9 @@ fn cold_registry_uploads_everything_with_the_predicted_bytes() {
 #[test]
 fn registry_images_load_like_daemon_images_and_diff() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let v1 = build_app("source", "1");
     let v2 = build_app("source", "2");
     let r1 = format!("{}/src/app:1", reg.host());
@@ -381,7 +449,9 @@ fn registry_images_load_like_daemon_images_and_diff() {
 #[test]
 fn registry_errors_are_one_line_exit_2() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let img = build_app("errors", "1");
     let r = format!("{}/err/app:1", reg.host());
     let _tags = Tags(vec![r.clone()]);
@@ -391,27 +461,57 @@ fn registry_errors_are_one_line_exit_2() {
     let check = |args: &[&str], env: &[(&str, &str)], want: &str| {
         let out = common::layerlens_env(args, env);
         common::assert_no_panic(args, &out);
-        assert_eq!(out.status.code(), Some(2), "{}", common::describe_output(args, &out));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}",
+            common::describe_output(args, &out)
+        );
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim().lines().count(), 1, "{}", common::describe_output(args, &out));
-        assert!(err.contains(want), "want {want:?}: {}", common::describe_output(args, &out));
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{}",
+            common::describe_output(args, &out)
+        );
+        assert!(
+            err.contains(want),
+            "want {want:?}: {}",
+            common::describe_output(args, &out)
+        );
     };
     let unknown_tag = format!("registry://{}/err/app:nope", reg.host());
     check(&["report", &unknown_tag], &[], "no image err/app:nope");
     let unknown_repo = format!("registry://{}/nothing/here:1", reg.host());
     check(&["report", &unknown_repo], &[], "nothing/here");
     // Nothing listens on port 1.
-    check(&["report", "registry://127.0.0.1:1/app:1"], &[], "cannot reach registry 127.0.0.1:1");
+    check(
+        &["report", "registry://127.0.0.1:1/app:1"],
+        &[],
+        "cannot reach registry 127.0.0.1:1",
+    );
     // A server that accepts and never answers.
     let stall = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let stall_ref = format!("registry://{}/app:1", stall.local_addr().unwrap());
-    check(&["report", &stall_ref], &[("LAYERLENS_REGISTRY_TIMEOUT", "1")], "stalled");
+    check(
+        &["report", &stall_ref],
+        &[("LAYERLENS_REGISTRY_TIMEOUT", "1")],
+        "stalled",
+    );
     // Bad input.
-    check(&["report", "registry://"], &[], "invalid registry reference");
+    check(
+        &["report", "registry://"],
+        &[],
+        "invalid registry reference",
+    );
     check(&["triage", &img, "--to", "bad ref"], &[], "--to");
     check(&["triage", &img, "--bandwidth", "fast"], &[], "--bandwidth");
     check(&["triage", &img, "--fail-on", "nope"], &[], "--fail-on");
-    check(&["triage", &img, "--egress-price", "free"], &[], "--egress-price");
+    check(
+        &["triage", &img, "--egress-price", "free"],
+        &[],
+        "--egress-price",
+    );
 
     // A blob whose bytes no longer match its digest.
     let layers = registry_layers(&reg, "err/app", "1");
@@ -445,16 +545,27 @@ fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
          COPY credentials /root/.aws/credentials\n\
          RUN rm /root/.aws/credentials\n\
          COPY app.env /app/.env\n",
-        &[("credentials", creds.as_bytes()), ("app.env", env.as_bytes())],
+        &[
+            ("credentials", creds.as_bytes()),
+            ("app.env", env.as_bytes()),
+        ],
     );
     for format in ["json", "text", "markdown"] {
         let args = ["triage", img.as_str(), "--format", format];
         let out = common::layerlens(&args);
         common::assert_no_panic(&args, &out);
-        assert_eq!(out.status.code(), Some(0), "{}", common::describe_output(&args, &out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            common::describe_output(&args, &out)
+        );
         let stdout = String::from_utf8_lossy(&out.stdout);
         for s in [key, secret, "correct-horse", &secret[..10], &key[4..]] {
-            assert!(!stdout.contains(s), "{format} output shows the secret {s:?}:\n{stdout}");
+            assert!(
+                !stdout.contains(s),
+                "{format} output shows the secret {s:?}:\n{stdout}"
+            );
         }
         assert!(stdout.contains("/root/.aws/credentials"), "{stdout}");
         assert!(stdout.contains("/app/.env"), "{stdout}");
@@ -468,48 +579,104 @@ fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
         .filter(|s| s["path"] == "/root/.aws/credentials")
         .collect();
     assert!(aws.iter().any(|s| s["kind"] == "aws-access-key"), "{v:#}");
-    assert!(aws.iter().all(|s| s["layer"] == 1 && s["visible"] == false), "{v:#}");
-    assert!(aws.iter().any(|s| s["redacted"].as_str().unwrap().starts_with("AKIA…")), "{v:#}");
-    let dotenv: Vec<&Value> = secrets.iter().filter(|s| s["path"] == "/app/.env").collect();
+    assert!(
+        aws.iter().all(|s| s["layer"] == 1 && s["visible"] == false),
+        "{v:#}"
+    );
+    assert!(
+        aws.iter()
+            .any(|s| s["redacted"].as_str().unwrap().starts_with("AKIA…")),
+        "{v:#}"
+    );
+    let dotenv: Vec<&Value> = secrets
+        .iter()
+        .filter(|s| s["path"] == "/app/.env")
+        .collect();
     assert_eq!(dotenv.len(), 1, "{v:#}");
     assert_eq!(dotenv[0]["visible"], true);
     assert_eq!(dotenv[0]["layer"], 3);
     // --fail-on secrets turns them into exit 1.
     let args = ["triage", img.as_str(), "--fail-on", "secrets"];
     let out = common::layerlens(&args);
-    assert_eq!(out.status.code(), Some(1), "{}", common::describe_output(&args, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAIL"));
     // A clean image passes the same gate.
     let clean = build_app("clean", "1");
     let args = ["triage", clean.as_str(), "--fail-on", "secrets"];
     let out = common::layerlens(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", common::describe_output(&args, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::describe_output(&args, &out)
+    );
 }
 
 #[test]
 fn fail_on_upload_bytes_and_markdown() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let img = build_app("gate", "1");
     let target = format!("{}/gate:1", reg.host());
-    let args = ["triage", img.as_str(), "--to", target.as_str(), "--fail-on", "upload-bytes=1kB"];
+    let args = [
+        "triage",
+        img.as_str(),
+        "--to",
+        target.as_str(),
+        "--fail-on",
+        "upload-bytes=1kB",
+    ];
     let out = common::layerlens(&args);
-    assert_eq!(out.status.code(), Some(1), "{}", common::describe_output(&args, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("FAIL") && stdout.contains("upload-bytes"), "{stdout}");
-    let args = ["triage", img.as_str(), "--to", target.as_str(), "--fail-on", "upload-bytes=1GB", "--format", "markdown"];
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("upload-bytes"),
+        "{stdout}"
+    );
+    let args = [
+        "triage",
+        img.as_str(),
+        "--to",
+        target.as_str(),
+        "--fail-on",
+        "upload-bytes=1GB",
+        "--format",
+        "markdown",
+    ];
     let out = common::layerlens(&args);
-    assert_eq!(out.status.code(), Some(0), "{}", common::describe_output(&args, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(md.starts_with("### layerlens triage"), "{md}");
-    assert!(md.contains("| **Push** |") && md.contains("| 3 | upload |"), "{md}");
+    assert!(
+        md.contains("| **Push** |") && md.contains("| 3 | upload |"),
+        "{md}"
+    );
     assert_read_only(&reg);
 }
 
 #[test]
 fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
     require_docker!();
-    let Some(mut reg) = TestRegistry::start_or_skip() else { return };
+    let Some(mut reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let img = build_app("auth", "1");
     let r = format!("{}/auth/app:1", reg.host());
     let _tags = Tags(vec![r.clone()]);
@@ -536,12 +703,19 @@ fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
         "good",
         &format!(
             r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
-            b64(&format!("{}:{}", registry_support::AUTH_USER, registry_support::AUTH_PASSWORD))
+            b64(&format!(
+                "{}:{}",
+                registry_support::AUTH_USER,
+                registry_support::AUTH_PASSWORD
+            ))
         ),
     );
     let wrong = config_dir(
         "wrong",
-        &format!(r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#, b64("tester:nope")),
+        &format!(
+            r#"{{"auths":{{"{host}":{{"auth":"{}"}}}}}}"#,
+            b64("tester:nope")
+        ),
     );
     // A credential helper (credHelpers) answering like docker-credential-* programs do.
     let bin = dir.path().join("bin");
@@ -562,27 +736,59 @@ fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
         "helper",
         &format!(r#"{{"credHelpers":{{"{host}":"layerlens-test"}}}}"#),
     );
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
 
-    for (cfg, ok) in [(&none, false), (&wrong, false), (&good, true), (&helped, true)] {
+    for (cfg, ok) in [
+        (&none, false),
+        (&wrong, false),
+        (&good, true),
+        (&helped, true),
+    ] {
         let args = ["files", src.as_str(), "--format", "json"];
         let out = common::layerlens_env(&args, &[("DOCKER_CONFIG", cfg), ("PATH", &path)]);
         common::assert_no_panic(&args, &out);
         if ok {
-            assert!(out.status.success(), "{cfg}: {}", common::describe_output(&args, &out));
+            assert!(
+                out.status.success(),
+                "{cfg}: {}",
+                common::describe_output(&args, &out)
+            );
             let v: Value = serde_json::from_slice(&out.stdout).unwrap();
             assert_eq!(v, truth);
         } else {
-            assert_eq!(out.status.code(), Some(2), "{cfg}: {}", common::describe_output(&args, &out));
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{cfg}: {}",
+                common::describe_output(&args, &out)
+            );
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(err.trim().lines().count(), 1, "{err}");
-            assert!(err.contains("refused access") && err.contains("docker login"), "{err}");
+            assert!(
+                err.contains("refused access") && err.contains("docker login"),
+                "{err}"
+            );
         }
     }
     // The push plan through the same credentials.
-    let args = ["triage", img.as_str(), "--to", &format!("{host}/auth/app:2"), "--format", "json"];
+    let args = [
+        "triage",
+        img.as_str(),
+        "--to",
+        &format!("{host}/auth/app:2"),
+        "--format",
+        "json",
+    ];
     let out = common::layerlens_env(&args, &[("DOCKER_CONFIG", &good)]);
-    assert!(out.status.success(), "{}", common::describe_output(&args, &out));
+    assert!(
+        out.status.success(),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let actions: Vec<&str> = v["push"]["layers"]
         .as_array()
@@ -596,19 +802,30 @@ fn credentials_come_from_the_docker_config_and_a_refusal_is_one_line() {
 
 /// The host's first non-loopback IPv4 address (`hostname -I`).
 fn host_ip() -> Option<String> {
-    let out = std::process::Command::new("hostname").arg("-I").output().ok()?;
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
-        .find(|a| a.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| !ip.is_loopback()))
+        .find(|a| {
+            a.parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| !ip.is_loopback())
+        })
         .map(str::to_string)
 }
 
 #[test]
 fn https_unless_loopback_or_insecure_registry() {
     require_docker!();
-    let Some(reg) = TestRegistry::start_or_skip() else { return };
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
     let Some(ip) = host_ip() else {
-        assert!(!common::docker_required(), "no non-loopback IPv4 address for this test");
+        assert!(
+            !common::docker_required(),
+            "no non-loopback IPv4 address for this test"
+        );
         eprintln!("skipped: no non-loopback IPv4 address");
         return;
     };
@@ -617,19 +834,36 @@ fn https_unless_loopback_or_insecure_registry() {
     let _tags = Tags(vec![r.clone()]);
     common::docker(&["tag", &img, &r]);
     common::docker(&["push", &r]);
-    let extra = reg.also_on(&ip).expect("a second registry on the host address");
+    let extra = reg
+        .also_on(&ip)
+        .expect("a second registry on the host address");
     let src = format!("registry://{}/plain/app:1", extra.addr);
     // Not loopback: HTTPS first, which a plain-HTTP registry cannot answer.
     let args = ["files", src.as_str(), "--format", "json"];
     let out = common::layerlens(&args);
     common::assert_no_panic(&args, &out);
-    assert_eq!(out.status.code(), Some(2), "{}", common::describe_output(&args, &out));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains(&extra.addr), "{err}");
     assert!(err.contains("--insecure-registry"), "{err}");
     // --insecure-registry HOST:PORT: plain HTTP, same files as the daemon's image.
-    let args = ["files", src.as_str(), "--format", "json", "--insecure-registry", extra.addr.as_str()];
+    let args = [
+        "files",
+        src.as_str(),
+        "--format",
+        "json",
+        "--insecure-registry",
+        extra.addr.as_str(),
+    ];
     let v = common::layerlens_json(&args);
-    assert_eq!(v, common::layerlens_json(&["files", &img, "--format", "json"]));
+    assert_eq!(
+        v,
+        common::layerlens_json(&["files", &img, "--format", "json"])
+    );
 }

@@ -112,7 +112,13 @@ pub fn plan(target: &Target, facts: &[LayerFacts], bandwidth_bits_per_second: f6
         let in_target = f.known.iter().find(|k| k.in_target);
         let mount = f.known.iter().find(|k| !k.in_repos.is_empty());
         let (action, digest, from, bytes, blob_size) = if let Some(k) = in_target {
-            (Action::Exists, Some(k.digest.clone()), None, 0, k.size.unwrap_or(0))
+            (
+                Action::Exists,
+                Some(k.digest.clone()),
+                None,
+                0,
+                k.size.unwrap_or(0),
+            )
         } else if let Some(k) = mount {
             let mut repos = k.in_repos.clone();
             repos.sort();
@@ -416,10 +422,9 @@ pub fn evaluate(t: &Triage, rules: &[FailRule]) -> Vec<String> {
     let mut out = Vec::new();
     for r in rules {
         match r {
-            FailRule::Secrets if !t.secrets.is_empty() => out.push(format!(
-                "secrets: {} secret(s) would ship",
-                t.secrets.len()
-            )),
+            FailRule::Secrets if !t.secrets.is_empty() => {
+                out.push(format!("secrets: {} secret(s) would ship", t.secrets.len()))
+            }
             FailRule::UploadBytes(max) => {
                 if let Some(p) = &t.push {
                     if p.upload_bytes > *max {
@@ -548,7 +553,11 @@ mod tests {
         let e = egress(&pull, 100, 1.0, 0.09);
         assert_eq!(e.pulls_per_month, 3000.0);
         assert_eq!(e.bytes_per_month, 2.541e12);
-        assert!((e.cost_per_month - 228.69).abs() < 1e-6, "{}", e.cost_per_month);
+        assert!(
+            (e.cost_per_month - 228.69).abs() < 1e-6,
+            "{}",
+            e.cost_per_month
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@
 //! most [`READ_CAP`]) for the credential itself. A finding never holds the secret:
 //! only a redacted form (a few leading characters and the length).
 
-use crate::model::entry::EntryKind;
 use crate::model::Image;
+use crate::model::entry::EntryKind;
 use regex::bytes::Regex;
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -49,15 +49,59 @@ pub struct Secret {
 }
 
 const SYSTEM_PREFIXES: &[&str] = &[
-    "usr/", "lib/", "lib32/", "lib64/", "bin/", "sbin/", "proc/", "sys/", "dev/",
-    "var/lib/dpkg/", "var/lib/apt/", "var/lib/apk/", "var/lib/rpm/", "var/cache/", "etc/ssl/",
-    "etc/ca-certificates", "etc/pki/", "usr/share/",
+    "usr/",
+    "lib/",
+    "lib32/",
+    "lib64/",
+    "bin/",
+    "sbin/",
+    "proc/",
+    "sys/",
+    "dev/",
+    "var/lib/dpkg/",
+    "var/lib/apt/",
+    "var/lib/apk/",
+    "var/lib/rpm/",
+    "var/cache/",
+    "etc/ssl/",
+    "etc/ca-certificates",
+    "etc/pki/",
+    "usr/share/",
 ];
 
 const TEXT_EXTS: &[&str] = &[
-    "txt", "env", "json", "yml", "yaml", "conf", "cfg", "ini", "properties", "sh", "bash", "py",
-    "js", "mjs", "cjs", "ts", "rb", "go", "php", "toml", "xml", "pem", "key", "config", "tf",
-    "tfvars", "npmrc", "netrc", "secret", "secrets", "credentials", "token",
+    "txt",
+    "env",
+    "json",
+    "yml",
+    "yaml",
+    "conf",
+    "cfg",
+    "ini",
+    "properties",
+    "sh",
+    "bash",
+    "py",
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "rb",
+    "go",
+    "php",
+    "toml",
+    "xml",
+    "pem",
+    "key",
+    "config",
+    "tf",
+    "tfvars",
+    "npmrc",
+    "netrc",
+    "secret",
+    "secrets",
+    "credentials",
+    "token",
 ];
 
 /// What a file's name alone says.
@@ -83,7 +127,11 @@ pub fn kind_by_name(path: &[u8]) -> Option<&'static str> {
     }
     if p.ends_with("gcloud/application_default_credentials.json")
         || p.ends_with("gcloud/credentials.db")
-        || (lower.ends_with(".json") && (lower.contains("service-account") || lower.contains("service_account") || lower.contains("credentials") || lower.contains("key")))
+        || (lower.ends_with(".json")
+            && (lower.contains("service-account")
+                || lower.contains("service_account")
+                || lower.contains("credentials")
+                || lower.contains("key")))
     {
         return Some("gcloud-key");
     }
@@ -113,7 +161,10 @@ fn is_system(path: &str) -> bool {
 fn text_like(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     match name.rsplit_once('.') {
-        Some((stem, ext)) => !stem.is_empty() && TEXT_EXTS.contains(&ext.to_ascii_lowercase().as_str()) || stem.is_empty(),
+        Some((stem, ext)) => {
+            !stem.is_empty() && TEXT_EXTS.contains(&ext.to_ascii_lowercase().as_str())
+                || stem.is_empty()
+        }
         None => true,
     }
 }
@@ -170,23 +221,48 @@ fn patterns() -> &'static [Pattern] {
                 r"-----BEGIN ((RSA|DSA|EC|OPENSSH|ENCRYPTED|PGP) )?PRIVATE KEY( BLOCK)?-----",
                 0,
             ),
-            mk("aws-access-key", "AWS access key id", r"\b(AKIA|ASIA)[0-9A-Z]{16}\b", 4),
+            mk(
+                "aws-access-key",
+                "AWS access key id",
+                r"\b(AKIA|ASIA)[0-9A-Z]{16}\b",
+                4,
+            ),
             mk(
                 "aws-secret-key",
                 "AWS secret access key",
                 r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+]{40}",
                 0,
             ),
-            mk("github-token", "GitHub token", r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b", 4),
-            mk("github-token", "GitHub token", r"\bgithub_pat_[A-Za-z0-9_]{40,}", 11),
-            mk("slack-token", "Slack token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", 5),
+            mk(
+                "github-token",
+                "GitHub token",
+                r"\b(ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}\b",
+                4,
+            ),
+            mk(
+                "github-token",
+                "GitHub token",
+                r"\bgithub_pat_[A-Za-z0-9_]{40,}",
+                11,
+            ),
+            mk(
+                "slack-token",
+                "Slack token",
+                r"\bxox[abposr]-[A-Za-z0-9-]{10,}",
+                5,
+            ),
             mk(
                 "gcloud-key",
                 "Google service account key",
                 r#""type"\s*:\s*"service_account""#,
                 0,
             ),
-            mk("npm-token", "npm auth token", r"(?m)_auth(Token)?\s*=\s*\S{8,}", 0),
+            mk(
+                "npm-token",
+                "npm auth token",
+                r"(?m)_auth(Token)?\s*=\s*\S{8,}",
+                0,
+            ),
             mk(
                 "docker-auth",
                 "registry credentials (docker config auths)",
@@ -218,7 +294,10 @@ pub fn scan(c: &Candidate, head: &[u8]) -> Vec<Secret> {
     let path = format!("/{}", String::from_utf8_lossy(&c.path));
     let text_like = !head.iter().take(8192).any(|b| *b == 0);
     let add = |out: &mut Vec<Secret>, kind: &str, description: &str, redacted: String| {
-        if !out.iter().any(|s: &Secret| s.kind == kind && s.redacted == redacted) {
+        if !out
+            .iter()
+            .any(|s: &Secret| s.kind == kind && s.redacted == redacted)
+        {
             out.push(Secret {
                 layer: c.layer,
                 path: path.clone(),
@@ -275,7 +354,11 @@ pub fn scan(c: &Candidate, head: &[u8]) -> Vec<Secret> {
             if !keys.is_empty() {
                 let shown: Vec<&String> = keys.iter().take(4).collect();
                 let more = keys.len().saturating_sub(4);
-                let mut red = shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                let mut red = shown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 if more > 0 {
                     red.push_str(&format!(", … {more} more"));
                 }
@@ -300,7 +383,12 @@ pub fn scan(c: &Candidate, head: &[u8]) -> Vec<Secret> {
                     .strip_prefix("password")
                     .map(|r| r.trim_start().trim_start_matches([':', '=']).trim());
                 if let Some(v) = val.filter(|v| !v.is_empty()) {
-                    add(&mut out, kind, "password in a package-index or netrc file", format!("password = {}", redact(v, 0)));
+                    add(
+                        &mut out,
+                        kind,
+                        "password in a package-index or netrc file",
+                        format!("password = {}", redact(v, 0)),
+                    );
                     break;
                 }
             }
@@ -344,9 +432,15 @@ mod tests {
         assert_eq!(kind_by_name(b"root/.ssh/id_rsa"), Some("private-key"));
         assert_eq!(kind_by_name(b"app/.env"), Some("dotenv"));
         assert_eq!(kind_by_name(b"app/.env.example"), None);
-        assert_eq!(kind_by_name(b"root/.aws/credentials"), Some("aws-credentials"));
+        assert_eq!(
+            kind_by_name(b"root/.aws/credentials"),
+            Some("aws-credentials")
+        );
         assert_eq!(kind_by_name(b"home/u/.npmrc"), Some("npmrc"));
-        assert_eq!(kind_by_name(b"root/.docker/config.json"), Some("docker-config"));
+        assert_eq!(
+            kind_by_name(b"root/.docker/config.json"),
+            Some("docker-config")
+        );
         assert_eq!(kind_by_name(b"app/main.py"), None);
     }
 
@@ -354,13 +448,17 @@ mod tests {
     fn secrets_are_found_and_redacted() {
         let key = "AKIAABCDEFGHIJKLMNOP";
         let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYzzzzzzzzzzzz";
-        let body = format!("[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n");
+        let body =
+            format!("[default]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n");
         let found = scan(&cand("root/.aws/credentials"), body.as_bytes());
         let kinds: Vec<&str> = found.iter().map(|s| s.kind.as_str()).collect();
         assert!(kinds.contains(&"aws-access-key"), "{found:?}");
         assert!(kinds.contains(&"aws-secret-key"), "{found:?}");
         for s in &found {
-            assert!(!s.redacted.contains(key) && !s.redacted.contains(secret), "{s:?}");
+            assert!(
+                !s.redacted.contains(key) && !s.redacted.contains(secret),
+                "{s:?}"
+            );
             assert!(!s.redacted.contains(&secret[..8]), "{s:?}");
         }
         let pem = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n";

@@ -72,12 +72,13 @@ pub fn parse_fail_on(s: &str) -> Result<Vec<FailRule>> {
             None => (part, None),
         };
         let size = |v: Option<&str>| -> Result<u64> {
-            let v = v.ok_or_else(|| Error::usage(format!("--fail-on {k} needs a size: {k}=50MB")))?;
+            let v =
+                v.ok_or_else(|| Error::usage(format!("--fail-on {k} needs a size: {k}=50MB")))?;
             match report::ci::parse_size(v)? {
                 report::ci::Threshold::Value(n) => Ok(n as u64),
-                report::ci::Threshold::Disabled => {
-                    Err(Error::usage(format!("--fail-on {k}: a size is needed, not {v:?}")))
-                }
+                report::ci::Threshold::Disabled => Err(Error::usage(format!(
+                    "--fail-on {k}: a size is needed, not {v:?}"
+                ))),
             }
         };
         out.push(match k {
@@ -162,16 +163,24 @@ fn find_secrets(src: &ImageSource, img: &Image, notes: &mut Vec<String>) -> Vec<
         let list = &by_layer[&l];
         let wanted: rustc_hash::FxHashSet<Vec<u8>> = list.iter().map(|c| c.path.clone()).collect();
         let mut found: Vec<Secret> = Vec::new();
-        let r = crate::source::read::scan_layer(src, &img.layers[l].blob, Some(&wanted), &mut |path, entry| {
-            let mut head = Vec::new();
-            let _ = entry.take(secrets::READ_CAP as u64).read_to_end(&mut head);
-            if let Some(c) = list.iter().find(|c| c.path == path) {
-                found.extend(secrets::scan(c, &head));
-            }
-            Ok(true)
-        });
+        let r = crate::source::read::scan_layer(
+            src,
+            &img.layers[l].blob,
+            Some(&wanted),
+            &mut |path, entry| {
+                let mut head = Vec::new();
+                let _ = entry.take(secrets::READ_CAP as u64).read_to_end(&mut head);
+                if let Some(c) = list.iter().find(|c| c.path == path) {
+                    found.extend(secrets::scan(c, &head));
+                }
+                Ok(true)
+            },
+        );
         if let Err(e) = r {
-            notes.push(format!("secrets: layer {l} could not be read: {}", e.message));
+            notes.push(format!(
+                "secrets: layer {l} could not be read: {}",
+                e.message
+            ));
         }
         out.extend(found.into_iter().map(|s| secrets::locate(img, s)));
     }
@@ -217,15 +226,16 @@ fn against(
         format!("{}/{}:{tag}", target.registry, target.repository)
     } else {
         let first = a.split('/').next().unwrap_or("");
-        let has_host = a.contains('/')
-            && (first.contains('.') || first.contains(':') || first == "localhost");
+        let has_host =
+            a.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
         if has_host {
             a.to_string()
         } else {
             format!("{}/{a}", target.registry)
         }
     };
-    let r = RegistryRef::parse(&full).map_err(|e| Error::usage(format!("--against: {}", e.message)))?;
+    let r =
+        RegistryRef::parse(&full).map_err(|e| Error::usage(format!("--against: {}", e.message)))?;
     if r.registry != target.registry {
         return Err(Error::usage(format!(
             "--against {full}: must be on the target registry {}",
@@ -237,7 +247,11 @@ fn against(
         .map_err(|e| Error::corrupt(format!("{full}: the image config is not JSON: {e}")))?;
     let diffs = v["rootfs"]["diff_ids"]
         .as_array()
-        .map(|a| a.iter().filter_map(|d| d.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|d| d.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(Some((r.to_string(), diffs)))
 }
@@ -257,7 +271,11 @@ fn push_plan(
     } else {
         Vec::new()
     };
-    let root = if src.is_daemon() { daemon_image_root() } else { None };
+    let root = if src.is_daemon() {
+        daemon_image_root()
+    } else {
+        None
+    };
     let (mut layer_facts, current): (Vec<LayerFacts>, _) =
         facts::gather(&reg, target, img, &local, root.as_deref(), platform)?;
     let first = push::plan(target, &layer_facts, bandwidth);
@@ -384,15 +402,27 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
         ("--egress-price", parse_price(&args.egress_price).is_some()),
     ] {
         if !ok {
-            let v = if flag == "--bandwidth" { &args.bandwidth } else { &args.egress_price };
+            let v = if flag == "--bandwidth" {
+                &args.bandwidth
+            } else {
+                &args.egress_price
+            };
             return Err(Error::usage(format!(
                 "invalid {flag} {:?}: expected e.g. {}",
                 report::escape_controls(v),
-                if flag == "--bandwidth" { "100Mbit, 1Gbit, 20MB/s" } else { "0.09/GB" }
+                if flag == "--bandwidth" {
+                    "100Mbit, 1Gbit, 20MB/s"
+                } else {
+                    "0.09/GB"
+                }
             )));
         }
     }
-    let platform = global.platform.as_deref().map(Platform::parse).transpose()?;
+    let platform = global
+        .platform
+        .as_deref()
+        .map(Platform::parse)
+        .transpose()?;
     let src = ImageSource::parse(&args.image)?;
     // Secrets and upload sizes read layer bytes again: keep a daemon export.
     let img = load_image_with(&args.image, global, None, true)?;

@@ -87,7 +87,13 @@ fn summary(t: &Triage) -> Vec<(String, String)> {
         }
         rows.push((
             "Push".into(),
-            format!("{}/{}:{}: {}", p.registry, p.repository, p.tag, parts.join("; ")),
+            format!(
+                "{}/{}:{}: {}",
+                p.registry,
+                p.repository,
+                p.tag,
+                parts.join("; ")
+            ),
         ));
     }
     if let Some(pl) = &t.pull {
@@ -184,7 +190,10 @@ pub fn render_text(t: &Triage) -> String {
                 l.index,
                 l.action.as_str(),
                 bytes,
-                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into()),
+                l.digest
+                    .as_deref()
+                    .map(short)
+                    .unwrap_or_else(|| "(new)".into()),
                 short(&l.diff_id),
                 escape_controls(l.from.as_deref().unwrap_or(""))
             ));
@@ -205,7 +214,10 @@ pub fn render_text(t: &Triage) -> String {
                 l.index,
                 if l.pulled { "yes" } else { "no" },
                 human(l.bytes),
-                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into())
+                l.digest
+                    .as_deref()
+                    .map(short)
+                    .unwrap_or_else(|| "(new)".into())
             ));
         }
     }
@@ -279,8 +291,15 @@ pub fn render_markdown(t: &Triage) -> String {
                 "| {} | {} | {} | `{}` | {} |\n",
                 l.index,
                 l.action.as_str(),
-                if l.action == Action::Upload { human(l.bytes) } else { "-".into() },
-                l.digest.as_deref().map(short).unwrap_or_else(|| "(new)".into()),
+                if l.action == Action::Upload {
+                    human(l.bytes)
+                } else {
+                    "-".into()
+                },
+                l.digest
+                    .as_deref()
+                    .map(short)
+                    .unwrap_or_else(|| "(new)".into()),
                 md(l.from.as_deref().unwrap_or(""))
             ));
         }
@@ -296,7 +315,11 @@ pub fn render_markdown(t: &Triage) -> String {
                 md(&s.path),
                 md(&s.description),
                 md(&s.redacted),
-                if s.visible { "yes" } else { "no (deleted later)" }
+                if s.visible {
+                    "yes"
+                } else {
+                    "no (deleted later)"
+                }
             ));
         }
     }

@@ -53,7 +53,9 @@ impl TestRegistry {
     pub fn start_or_skip() -> Option<TestRegistry> {
         if !available() {
             if std::env::var("LAYERLENS_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
-                panic!("`{PROGRAM}` is not installed and LAYERLENS_REQUIRE_DOCKER=1 (apt-get install docker-registry)");
+                panic!(
+                    "`{PROGRAM}` is not installed and LAYERLENS_REQUIRE_DOCKER=1 (apt-get install docker-registry)"
+                );
             }
             eprintln!("skipped: {PROGRAM} not installed");
             return None;
@@ -106,8 +108,10 @@ impl TestRegistry {
             "auth:\n  htpasswd:\n    realm: layerlens-test\n    path: {}\n",
             htpasswd.display()
         );
-        self.child = spawn(self.dir.path(), self.port, &auth, &self.log).expect("restarting the registry");
-        self.wait_ready(&[401]).expect("the registry answers with auth");
+        self.child =
+            spawn(self.dir.path(), self.port, &auth, &self.log).expect("restarting the registry");
+        self.wait_ready(&[401])
+            .expect("the registry answers with auth");
     }
 
     fn wait_ready(&mut self, ok: &[u16]) -> Result<(), String> {
@@ -137,7 +141,10 @@ impl TestRegistry {
             let l = TcpListener::bind((ip, 0)).ok()?;
             l.local_addr().ok()?.port()
         };
-        let dir = tempfile::Builder::new().prefix("layerlens-registry-extra-").tempdir().ok()?;
+        let dir = tempfile::Builder::new()
+            .prefix("layerlens-registry-extra-")
+            .tempdir()
+            .ok()?;
         std::os::unix::fs::symlink(self.storage(), dir.path().join("storage")).ok()?;
         let log = dir.path().join("registry.log");
         let config = dir.path().join("config.yml");
@@ -161,7 +168,11 @@ impl TestRegistry {
             .stderr(err)
             .spawn()
             .ok()?;
-        let mut extra = Extra { child, addr: format!("{ip}:{port}"), _dir: dir };
+        let mut extra = Extra {
+            child,
+            addr: format!("{ip}:{port}"),
+            _dir: dir,
+        };
         let start = Instant::now();
         while start.elapsed() < Duration::from_secs(20) {
             if TcpStream::connect((ip, port)).is_ok() {

@@ -45,13 +45,21 @@ impl Learnt {
             return;
         }
         let v = self.by_diff.entry(diff.to_string()).or_default();
-        if let Some(e) = v.iter_mut().find(|e| e.0 == digest && e.2.as_deref() == repo) {
+        if let Some(e) = v
+            .iter_mut()
+            .find(|e| e.0 == digest && e.2.as_deref() == repo)
+        {
             if e.1.is_none() {
                 e.1 = size;
             }
             return;
         }
-        v.push((digest.to_string(), size, repo.map(str::to_string), from.to_string()));
+        v.push((
+            digest.to_string(),
+            size,
+            repo.map(str::to_string),
+            from.to_string(),
+        ));
     }
 }
 
@@ -71,8 +79,8 @@ fn config_diff_ids(config: &[u8]) -> Vec<String> {
 /// Normalised registry host of a docker name (`docker.io` for Docker Hub names).
 pub fn registry_of(name: &str) -> (String, String) {
     let first = name.split('/').next().unwrap_or("");
-    let has_host = name.contains('/')
-        && (first.contains('.') || first.contains(':') || first == "localhost");
+    let has_host =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
     if has_host {
         let rest = &name[first.len() + 1..];
         let host = if first == "index.docker.io" || first == "registry-1.docker.io" {
@@ -141,7 +149,13 @@ pub fn gather(
             continue;
         }
         for (d, l) in diffs.iter().zip(&resolved.manifest.layers) {
-            learnt.add(d, &l.digest, Some(l.size), Some(&target.repository), &format!("tag {tag}"));
+            learnt.add(
+                d,
+                &l.digest,
+                Some(l.size),
+                Some(&target.repository),
+                &format!("tag {tag}"),
+            );
         }
         let created = serde_json::from_slice::<serde_json::Value>(&resolved.config)
             .ok()
@@ -175,7 +189,9 @@ pub fn gather(
             continue;
         }
         for rd in &li.repo_digests {
-            let Some((name, digest)) = rd.split_once('@') else { continue };
+            let Some((name, digest)) = rd.split_once('@') else {
+                continue;
+            };
             let (host, repo) = registry_of(name);
             if host != target.registry || !super::valid_digest(digest) {
                 continue;
@@ -186,11 +202,19 @@ pub fn gather(
                 Err(e) if e.kind == ErrorKind::PermissionDenied => continue,
                 Err(e) => return Err(e),
             };
-            let Ok(mut doc) = ManifestDoc::parse(&fetched) else { continue };
+            let Ok(mut doc) = ManifestDoc::parse(&fetched) else {
+                continue;
+            };
             if doc.is_index(&fetched.media_type) {
-                let Some(d) = pick_platform(&doc.manifests, platform).cloned() else { continue };
-                let Ok(m) = reg.manifest(&repo, &d.digest) else { continue };
-                let Ok(md) = ManifestDoc::parse(&m) else { continue };
+                let Some(d) = pick_platform(&doc.manifests, platform).cloned() else {
+                    continue;
+                };
+                let Ok(m) = reg.manifest(&repo, &d.digest) else {
+                    continue;
+                };
+                let Ok(md) = ManifestDoc::parse(&m) else {
+                    continue;
+                };
                 doc = md;
             }
             if doc.layers.len() != li.diff_ids.len() {
@@ -198,7 +222,13 @@ pub fn gather(
             }
             for (d, l) in li.diff_ids.iter().zip(&doc.layers) {
                 if ours.contains(d.as_str()) {
-                    learnt.add(d, &l.digest, Some(l.size), Some(&repo), &format!("local image {}", li.name));
+                    learnt.add(
+                        d,
+                        &l.digest,
+                        Some(l.size),
+                        Some(&repo),
+                        &format!("local image {}", li.name),
+                    );
                 }
             }
         }
@@ -210,9 +240,21 @@ pub fn gather(
             for (digest, source_repo) in v2metadata(root, &l.diff_id) {
                 let (host, repo) = registry_of(&source_repo);
                 if host == target.registry {
-                    learnt.add(&l.diff_id, &digest, None, Some(&repo), "the daemon's push/pull record");
+                    learnt.add(
+                        &l.diff_id,
+                        &digest,
+                        None,
+                        Some(&repo),
+                        "the daemon's push/pull record",
+                    );
                 } else {
-                    learnt.add(&l.diff_id, &digest, None, None, "the daemon's push/pull record");
+                    learnt.add(
+                        &l.diff_id,
+                        &digest,
+                        None,
+                        None,
+                        "the daemon's push/pull record",
+                    );
                 }
             }
         }
@@ -247,7 +289,9 @@ pub fn gather(
         }
         let v = match reg.blob_exists(repo, digest) {
             Ok(v) => v,
-            Err(e) if e.kind == ErrorKind::PermissionDenied || e.kind == ErrorKind::NotFound => false,
+            Err(e) if e.kind == ErrorKind::PermissionDenied || e.kind == ErrorKind::NotFound => {
+                false
+            }
             Err(e) => return Err(e),
         };
         head_cache.insert(key, v);
@@ -304,12 +348,18 @@ pub fn gather(
 
 /// The daemon's record for a diff id: (compressed digest, source repository).
 fn v2metadata(root: &std::path::Path, diff_id: &str) -> Vec<(String, String)> {
-    let Some(hex) = diff_id.strip_prefix("sha256:") else { return Vec::new() };
+    let Some(hex) = diff_id.strip_prefix("sha256:") else {
+        return Vec::new();
+    };
     if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Vec::new();
     }
-    let p = root.join("distribution/v2metadata-by-diffid/sha256").join(hex);
-    let Ok(bytes) = std::fs::read(p) else { return Vec::new() };
+    let p = root
+        .join("distribution/v2metadata-by-diffid/sha256")
+        .join(hex);
+    let Ok(bytes) = std::fs::read(p) else {
+        return Vec::new();
+    };
     #[derive(serde::Deserialize)]
     struct Meta {
         #[serde(rename = "Digest")]
@@ -372,10 +422,11 @@ pub fn measure_layers(
     match src {
         ImageSource::Daemon(_) if from_store(img, want, &mut out) => {}
         ImageSource::Daemon(r)
-            if want
-                .iter()
-                .all(|&i| !img.layers[i].blob.starts_with(crate::source::docker_store::BLOB_PREFIX))
-                && crate::source::spool::lookup(r).is_some() =>
+            if want.iter().all(|&i| {
+                !img.layers[i]
+                    .blob
+                    .starts_with(crate::source::docker_store::BLOB_PREFIX)
+            }) && crate::source::spool::lookup(r).is_some() =>
         {
             // The export kept from loading the image.
             let (_, path) = crate::source::spool::lookup(r).expect("checked");
@@ -522,7 +573,8 @@ fn store_layer_measure(blob: &str) -> Result<(String, Measured)> {
                     (None, Some(n)) => n.into_bytes(),
                     (None, None) => return Err(Error::corrupt("tar-split entry without a name")),
                 };
-                let crate::model::entry::NormPath::Ok(path) = crate::model::entry::normalize(&name) else {
+                let crate::model::entry::NormPath::Ok(path) = crate::model::entry::normalize(&name)
+                else {
                     return Err(Error::corrupt("tar-split entry with an unusable name"));
                 };
                 let mut file = crate::source::docker_store::open_file(blob, &path)?.take(e.size);
@@ -544,7 +596,6 @@ fn store_layer_measure(blob: &str) -> Result<(String, Measured)> {
             _ => {}
         }
     }
-    drop(emit);
     Ok((
         format!("sha256:{}", hex::encode(tar_hash.finalize())),
         Measured { size: gz.finish() },
@@ -569,18 +620,35 @@ mod tests {
 
     #[test]
     fn names_split_into_registry_and_repository() {
-        assert_eq!(registry_of("127.0.0.1:5000/app"), ("127.0.0.1:5000".into(), "app".into()));
-        assert_eq!(registry_of("reg.example/team/app"), ("reg.example".into(), "team/app".into()));
-        assert_eq!(registry_of("alpine"), ("docker.io".into(), "library/alpine".into()));
+        assert_eq!(
+            registry_of("127.0.0.1:5000/app"),
+            ("127.0.0.1:5000".into(), "app".into())
+        );
+        assert_eq!(
+            registry_of("reg.example/team/app"),
+            ("reg.example".into(), "team/app".into())
+        );
+        assert_eq!(
+            registry_of("alpine"),
+            ("docker.io".into(), "library/alpine".into())
+        );
         assert_eq!(registry_of("me/app"), ("docker.io".into(), "me/app".into()));
-        assert_eq!(registry_of("localhost/app"), ("localhost".into(), "app".into()));
+        assert_eq!(
+            registry_of("localhost/app"),
+            ("localhost".into(), "app".into())
+        );
     }
 
     #[test]
     fn gzip_measure_hashes_the_tar_and_its_gzip() {
-        let data: Vec<u8> = (0..100_000u32).flat_map(|i| (i % 251).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..100_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
         let (diff, m) = gzip_measure(&data[..]).unwrap();
-        assert_eq!(diff, format!("sha256:{}", hex::encode(Sha256::digest(&data))));
+        assert_eq!(
+            diff,
+            format!("sha256:{}", hex::encode(Sha256::digest(&data)))
+        );
         assert!(m.size > 0 && m.size < data.len() as u64);
         // Already-compressed input is measured on its uncompressed bytes.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

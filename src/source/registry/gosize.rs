@@ -43,7 +43,9 @@ const OFFSET_BASE: [u32; 30] = [
     0, 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536,
     2048, 3072, 4096, 6144, 8192, 12288, 16384, 24576,
 ];
-const CODEGEN_ORDER: [usize; 19] = [16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15];
+const CODEGEN_ORDER: [usize; 19] = [
+    16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15,
+];
 
 fn length_code(xlen: u32) -> usize {
     // xlen = match length - 3 (0..=255)
@@ -233,7 +235,13 @@ impl GoGzipSize {
         n
     }
 
-    fn find_match(&self, pos: i64, prev_head: i64, prev_length: i64, lookahead: i64) -> Option<(i64, i64)> {
+    fn find_match(
+        &self,
+        pos: i64,
+        prev_head: i64,
+        prev_length: i64,
+        lookahead: i64,
+    ) -> Option<(i64, i64)> {
         let min_look = MAX_MATCH.min(lookahead);
         let win = &self.window[..(pos + min_look) as usize];
         let nice = (win.len() as i64 - pos).min(NICE);
@@ -312,7 +320,9 @@ impl GoGzipSize {
             extra += u64::from(*f) * u64::from(OFFSET_EXTRA[c]);
         }
         let fixed: u64 = 3
-            + (0..286).map(|i| u64::from(lit[i]) * u64::from(fixed_lit_len(i))).sum::<u64>()
+            + (0..286)
+                .map(|i| u64::from(lit[i]) * u64::from(fixed_lit_len(i)))
+                .sum::<u64>()
             + off.iter().map(|f| u64::from(*f) * 5).sum::<u64>()
             + extra;
         let ll = huffman_lengths(&lit, 15);
@@ -356,14 +366,24 @@ impl GoGzipSize {
         while num_cg > 4 && cg[CODEGEN_ORDER[num_cg - 1]] == 0 {
             num_cg -= 1;
         }
-        let header: u64 = 3 + 5 + 5 + 4 + 3 * num_cg as u64
-            + (0..19).map(|i| u64::from(cg[i]) * u64::from(cl[i])).sum::<u64>()
+        let header: u64 = 3
+            + 5
+            + 5
+            + 4
+            + 3 * num_cg as u64
+            + (0..19)
+                .map(|i| u64::from(cg[i]) * u64::from(cl[i]))
+                .sum::<u64>()
             + u64::from(cg[16]) * 2
             + u64::from(cg[17]) * 3
             + u64::from(cg[18]) * 7;
         let dynamic = header
-            + (0..286).map(|i| u64::from(lit[i]) * u64::from(ll[i])).sum::<u64>()
-            + (0..30).map(|i| u64::from(off[i]) * u64::from(ol[i])).sum::<u64>()
+            + (0..286)
+                .map(|i| u64::from(lit[i]) * u64::from(ll[i]))
+                .sum::<u64>()
+            + (0..30)
+                .map(|i| u64::from(off[i]) * u64::from(ol[i]))
+                .sum::<u64>()
             + extra;
         let size = fixed.min(dynamic);
         match stored {
@@ -513,7 +533,11 @@ mod tests {
         assert_eq!(offset_code(32767), 29);
         assert_eq!(offset_code(4), 4);
         let l = huffman_lengths(&[5, 0, 1, 1, 1, 1, 10], 15);
-        let kraft: f64 = l.iter().filter(|&&x| x > 0).map(|&x| 0.5f64.powi(x as i32)).sum();
+        let kraft: f64 = l
+            .iter()
+            .filter(|&&x| x > 0)
+            .map(|&x| 0.5f64.powi(x as i32))
+            .sum();
         assert!((kraft - 1.0).abs() < 1e-9, "{l:?}");
         let skew: Vec<u32> = (0..40).map(|i| 1u32 << (i / 2).min(30)).collect();
         let l = huffman_lengths(&skew, 7);

@@ -51,38 +51,44 @@ pub fn pick_platform<'a>(
 pub fn resolve(reg: &Registry, r: &RegistryRef, platform: Option<&Platform>) -> Result<Resolved> {
     let top = reg.manifest(&r.repository, &r.reference())?;
     let doc = ManifestDoc::parse(&top)?;
-    let (fetched, doc, index_digest): (Fetched, ManifestDoc, Option<String>) =
-        if doc.is_index(&top.media_type) {
-            let Some(d) = pick_platform(&doc.manifests, platform) else {
-                let have: Vec<String> = doc
-                    .manifests
-                    .iter()
-                    .filter_map(|d| d.platform.as_ref())
-                    .map(|p| match &p.variant {
-                        Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
-                        None => format!("{}/{}", p.os, p.architecture),
-                    })
-                    .collect();
-                let want = platform.cloned().unwrap_or_else(Platform::host);
-                return Err(Error::not_found(format!(
-                    "{r}: no image for platform {want} (the index has: {}); pick one with --platform",
-                    if have.is_empty() { "no platforms".into() } else { have.join(", ") }
-                )));
-            };
-            let m = reg.manifest(&r.repository, &d.digest)?;
-            let md = ManifestDoc::parse(&m)?;
-            if md.is_index(&m.media_type) {
-                return Err(Error::corrupt(format!(
-                    "{r}: the index names another index for the platform; nested indexes are not supported"
-                )));
-            }
-            (m, md, Some(top.digest.clone()))
-        } else {
-            (top, doc, None)
+    let (fetched, doc, index_digest): (Fetched, ManifestDoc, Option<String>) = if doc
+        .is_index(&top.media_type)
+    {
+        let Some(d) = pick_platform(&doc.manifests, platform) else {
+            let have: Vec<String> = doc
+                .manifests
+                .iter()
+                .filter_map(|d| d.platform.as_ref())
+                .map(|p| match &p.variant {
+                    Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                    None => format!("{}/{}", p.os, p.architecture),
+                })
+                .collect();
+            let want = platform.cloned().unwrap_or_else(Platform::host);
+            return Err(Error::not_found(format!(
+                "{r}: no image for platform {want} (the index has: {}); pick one with --platform",
+                if have.is_empty() {
+                    "no platforms".into()
+                } else {
+                    have.join(", ")
+                }
+            )));
         };
-    let config_desc = doc.config.clone().ok_or_else(|| {
-        Error::corrupt(format!("{r}: the manifest has no config"))
-    })?;
+        let m = reg.manifest(&r.repository, &d.digest)?;
+        let md = ManifestDoc::parse(&m)?;
+        if md.is_index(&m.media_type) {
+            return Err(Error::corrupt(format!(
+                "{r}: the index names another index for the platform; nested indexes are not supported"
+            )));
+        }
+        (m, md, Some(top.digest.clone()))
+    } else {
+        (top, doc, None)
+    };
+    let config_desc = doc
+        .config
+        .clone()
+        .ok_or_else(|| Error::corrupt(format!("{r}: the manifest has no config")))?;
     let config = reg.blob_bytes(&r.repository, &config_desc.digest, CONFIG_MAX)?;
     Ok(Resolved {
         manifest_digest: fetched.digest,
@@ -172,7 +178,10 @@ pub fn open_blob(reference: &str, blob: &str) -> Result<Box<dyn std::io::Read + 
     let reg = Registry::new(&r.registry)?;
     let reader = reg.blob_reader(&r.repository, blob, None)?;
     // The client (and its runtime) must outlive the stream.
-    Ok(Box::new(Owned { inner: reader, _reg: reg }))
+    Ok(Box::new(Owned {
+        inner: reader,
+        _reg: reg,
+    }))
 }
 
 /// Fields drop in order: the stream before the client that drives it.

@@ -82,10 +82,17 @@ pub fn is_plain_http(registry: &str) -> bool {
 
 fn host_part(registry: &str) -> &str {
     if registry.starts_with('[') {
-        return registry.split(']').next().map_or(registry, |h| &registry[..h.len() + 1]);
+        return registry
+            .split(']')
+            .next()
+            .map_or(registry, |h| &registry[..h.len() + 1]);
     }
     registry.rsplit_once(':').map_or(registry, |(h, p)| {
-        if p.bytes().all(|b| b.is_ascii_digit()) { h } else { registry }
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
     })
 }
 
@@ -213,7 +220,9 @@ pub struct ManifestDoc {
 impl ManifestDoc {
     pub fn parse(f: &Fetched) -> Result<ManifestDoc> {
         let doc: ManifestDoc = serde_json::from_slice(&f.bytes).map_err(|e| {
-            Error::corrupt(format!("the registry sent a manifest that is not valid JSON: {e}"))
+            Error::corrupt(format!(
+                "the registry sent a manifest that is not valid JSON: {e}"
+            ))
         })?;
         if doc.schema_version != 2 {
             return Err(Error::corrupt(format!(
@@ -226,7 +235,9 @@ impl ManifestDoc {
 
     pub fn is_index(&self, header_type: &str) -> bool {
         let mt = self.media_type.as_deref().unwrap_or(header_type);
-        mt == MT_DOCKER_LIST || mt == MT_OCI_INDEX || (self.config.is_none() && !self.manifests.is_empty())
+        mt == MT_DOCKER_LIST
+            || mt == MT_OCI_INDEX
+            || (self.config.is_none() && !self.manifests.is_empty())
     }
 }
 
@@ -262,7 +273,9 @@ impl Registry {
             ..Default::default()
         };
         let client = Client::try_from(config).map_err(|e| {
-            Error::other(format!("cannot set up the registry client for {registry}: {e}"))
+            Error::other(format!(
+                "cannot set up the registry client for {registry}: {e}"
+            ))
         })?;
         let (auth, auth_note) = credentials(registry);
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -284,9 +297,17 @@ impl Registry {
 
     fn image(&self, repo: &str, reference: &str) -> Reference {
         if reference.starts_with("sha256:") {
-            Reference::with_digest(self.registry.clone(), repo.to_string(), reference.to_string())
+            Reference::with_digest(
+                self.registry.clone(),
+                repo.to_string(),
+                reference.to_string(),
+            )
         } else {
-            Reference::with_tag(self.registry.clone(), repo.to_string(), reference.to_string())
+            Reference::with_tag(
+                self.registry.clone(),
+                repo.to_string(),
+                reference.to_string(),
+            )
         }
     }
 
@@ -328,7 +349,12 @@ impl Registry {
     /// Authenticates for pulling from `repo` once (GET /v2/, and the token realm when the
     /// registry asks for a bearer token).
     fn ensure_auth(&self, repo: &str) -> Result<()> {
-        if self.authed.lock().unwrap_or_else(|e| e.into_inner()).contains(repo) {
+        if self
+            .authed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(repo)
+        {
             return Ok(());
         }
         let image = self.image(repo, "latest");
@@ -412,7 +438,9 @@ impl Registry {
         self.ensure_auth(repo)?;
         let image = self.image(repo, "latest");
         let what = format!("checking blob {digest} in {repo}");
-        self.run(&what, async { self.client.blob_exists(&image, digest).await })
+        self.run(&what, async {
+            self.client.blob_exists(&image, digest).await
+        })
     }
 
     /// A whole small blob (an image config), its digest verified.
@@ -435,12 +463,7 @@ impl Registry {
     /// Stream blob `digest` of `repo`. The reader fails at its end (an `io::Error`
     /// wrapping an [`Error`]) when the bytes do not hash to `digest` or their length
     /// differs from `size`.
-    pub fn blob_reader(
-        &self,
-        repo: &str,
-        digest: &str,
-        size: Option<u64>,
-    ) -> Result<BlobReader> {
+    pub fn blob_reader(&self, repo: &str, digest: &str, size: Option<u64>) -> Result<BlobReader> {
         if !valid_digest(digest) {
             return Err(Error::corrupt(format!("not a sha256 digest: {digest:?}")));
         }
@@ -455,7 +478,8 @@ impl Registry {
                     .map(|s| s.stream)
             })
             .map_err(|e| self.refine_blob(e, repo, digest))?;
-        let (tx, rx) = std::sync::mpsc::sync_channel::<std::result::Result<bytes::Bytes, Error>>(16);
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<std::result::Result<bytes::Bytes, Error>>(16);
         let stall = self.stalled(&what);
         let timeout = self.timeout;
         let registry = self.registry.clone();
@@ -470,7 +494,9 @@ impl Registry {
                     Ok(Some(Err(e))) => {
                         let m = one_line(&error_chain(&e));
                         Some(Err(if m.to_ascii_lowercase().contains("digest") {
-                            Error::corrupt(format!("digest mismatch in a blob from registry {registry}: {m}"))
+                            Error::corrupt(format!(
+                                "digest mismatch in a blob from registry {registry}: {m}"
+                            ))
                         } else {
                             Error::io(format!("reading a blob from registry {registry}: {m}"))
                         }))
@@ -547,9 +573,15 @@ impl Registry {
                     let scheme = if is_plain_http(reg) { "http" } else { "https" };
                     let lower = chain.to_ascii_lowercase();
                     let hint = if scheme == "https"
-                        && ["tls", "certificate", "corrupt message", "handshake", "invalidcontenttype"]
-                            .iter()
-                            .any(|w| lower.contains(w))
+                        && [
+                            "tls",
+                            "certificate",
+                            "corrupt message",
+                            "handshake",
+                            "invalidcontenttype",
+                        ]
+                        .iter()
+                        .any(|w| lower.contains(w))
                     {
                         format!(" (a plain-HTTP registry? add --insecure-registry {reg})")
                     } else {
@@ -560,7 +592,10 @@ impl Registry {
                         one_line(&chain)
                     ))
                 } else {
-                    Error::io(format!("registry {reg}, while {what}: {}", one_line(&chain)))
+                    Error::io(format!(
+                        "registry {reg}, while {what}: {}",
+                        one_line(&chain)
+                    ))
                 }
             }
             OciDistributionError::UnauthorizedError { .. } => denied("401 Unauthorized"),
@@ -571,9 +606,10 @@ impl Registry {
             OciDistributionError::RegistryError { envelope, .. } => {
                 let codes: Vec<&OciErrorCode> = envelope.errors.iter().map(|e| &e.code).collect();
                 let text = one_line(&envelope.to_string());
-                if codes.iter().any(|c| {
-                    matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied)
-                }) {
+                if codes
+                    .iter()
+                    .any(|c| matches!(c, OciErrorCode::Unauthorized | OciErrorCode::Denied))
+                {
                     denied(&text)
                 } else if codes.iter().any(|c| matches!(c, OciErrorCode::NameUnknown)) {
                     Error::not_found(format!("NAME_UNKNOWN: {text}"))
@@ -585,7 +621,7 @@ impl Registry {
                             | OciErrorCode::NotFound
                     )
                 }) {
-                    Error::not_found(format!("{text}"))
+                    Error::not_found(text)
                 } else {
                     Error::other(format!("registry {reg}, while {what}: {text}"))
                 }
@@ -649,7 +685,9 @@ fn credentials(registry: &str) -> (RegistryAuth, Option<String>) {
     }
     for s in &tries {
         match docker_credential::get_credential(s) {
-            Ok(DockerCredential::UsernamePassword(u, p)) => return (RegistryAuth::Basic(u, p), None),
+            Ok(DockerCredential::UsernamePassword(u, p)) => {
+                return (RegistryAuth::Basic(u, p), None);
+            }
             Ok(DockerCredential::IdentityToken(t)) => return (RegistryAuth::Bearer(t), None),
             Err(E::NoCredentialConfigured | E::ConfigNotFound | E::ConfigReadError) => {}
             Err(e) => {
@@ -729,7 +767,10 @@ mod tests {
         assert_eq!(r.digest.as_deref(), Some(d.as_str()));
         assert_eq!(r.reference(), d);
         let r = RegistryRef::parse("alpine").unwrap();
-        assert_eq!((r.registry.as_str(), r.repository.as_str()), ("docker.io", "library/alpine"));
+        assert_eq!(
+            (r.registry.as_str(), r.repository.as_str()),
+            ("docker.io", "library/alpine")
+        );
         assert!(RegistryRef::parse("bad ref").is_err());
         assert!(RegistryRef::parse("reg/app@sha256:12").is_err());
         assert!(RegistryRef::parse("").is_err());
