@@ -867,3 +867,69 @@ fn https_unless_loopback_or_insecure_registry() {
         common::layerlens_json(&["files", &img, "--format", "json"])
     );
 }
+
+#[test]
+fn an_index_resolves_to_the_platform_asked_for() {
+    require_docker!();
+    let Some(reg) = TestRegistry::start_or_skip() else {
+        return;
+    };
+    let img = build_app("index", "1");
+    let r = format!("{}/multi/app:1", reg.host());
+    let _tags = Tags(vec![r.clone()]);
+    common::docker(&["tag", &img, &r]);
+    common::docker(&["push", &r]);
+    let (_, manifest) = reg.get("/v2/multi/app/manifests/1").unwrap();
+    let digest = format!("sha256:{}", common::sha256_hex(&manifest));
+    let entry = |arch: &str| {
+        format!(
+            r#"{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","digest":"{digest}","size":{},"platform":{{"os":"linux","architecture":"{arch}"}}}}"#,
+            manifest.len()
+        )
+    };
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{},{}]}}"#,
+        entry("riscv64"),
+        entry("amd64")
+    );
+    let status = reg.put_manifest(
+        "multi/app",
+        "multi",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        index.as_bytes(),
+    );
+    assert_eq!(status, Some(201), "{}", reg.log());
+    let src = format!("registry://{}/multi/app:multi", reg.host());
+    if std::env::consts::ARCH == "x86_64" {
+        let v = common::layerlens_json(&["files", &src, "--format", "json"]);
+        assert_eq!(
+            v,
+            common::layerlens_json(&["files", &img, "--format", "json"])
+        );
+    }
+    let args = ["files", src.as_str(), "--platform", "linux/s390x"];
+    let out = common::layerlens(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        common::describe_output(&args, &out)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no image for platform linux/s390x") && err.contains("linux/riscv64"),
+        "{err}"
+    );
+    // The riscv64 entry is picked, and its config says what it really is.
+    let args = ["files", src.as_str(), "--platform", "linux/riscv64"];
+    let out = common::layerlens(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        common::describe_output(&args, &out)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("this image is linux/amd64"), "{err}");
+    assert_read_only(&reg);
+}

@@ -249,6 +249,35 @@ impl TestRegistry {
     pub fn get(&self, path: &str) -> Option<(u16, Vec<u8>)> {
         http_get(self.port, path)
     }
+
+    /// Store a manifest or index (the test's own setup; layerlens never writes): the
+    /// HTTP status.
+    pub fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        body: &[u8],
+    ) -> Option<u16> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(
+            s,
+            "PUT /v2/{repo}/manifests/{reference} HTTP/1.0\r\nHost: 127.0.0.1:{}\r\n\
+             User-Agent: layerlens-tests\r\nContent-Type: {media_type}\r\nContent-Length: {}\r\n\r\n",
+            self.port,
+            body.len()
+        )
+        .ok()?;
+        s.write_all(body).ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        String::from_utf8_lossy(&buf)
+            .split(' ')
+            .nth(1)?
+            .parse()
+            .ok()
+    }
 }
 
 impl Drop for TestRegistry {
