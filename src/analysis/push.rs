@@ -120,8 +120,15 @@ pub fn plan(target: &Target, facts: &[LayerFacts], bandwidth_bits_per_second: f6
                 k.size.unwrap_or(0),
             )
         } else if let Some(k) = mount {
+            // docker tries the repository most like the target first (most leading
+            // path components in common).
             let mut repos = k.in_repos.clone();
-            repos.sort();
+            repos.sort_by_key(|r| {
+                (
+                    std::cmp::Reverse(likeness(r, &target.repository)),
+                    r.clone(),
+                )
+            });
             (
                 Action::Mount,
                 Some(k.digest.clone()),
@@ -164,6 +171,14 @@ pub fn plan(target: &Target, facts: &[LayerFacts], bandwidth_bits_per_second: f6
         bandwidth_bits_per_second,
         layers,
     }
+}
+
+/// Leading path components two repository names share.
+fn likeness(a: &str, b: &str) -> usize {
+    a.split('/')
+        .zip(b.split('/'))
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 /// Transfer time of `bytes` at `bits_per_second` (0 when the bandwidth is not positive).
@@ -360,6 +375,17 @@ pub enum FailRule {
     EgressCost(f64),
 }
 
+impl std::fmt::Display for FailRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailRule::Secrets => write!(f, "secrets"),
+            FailRule::UploadBytes(n) => write!(f, "upload-bytes={n}"),
+            FailRule::PullBytes(n) => write!(f, "pull-bytes={n}"),
+            FailRule::EgressCost(c) => write!(f, "egress-cost={c}"),
+        }
+    }
+}
+
 /// Everything `layerlens triage` says, serializable (`schema_version` 1).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Triage {
@@ -369,6 +395,8 @@ pub struct Triage {
     pub pull: Option<PullPlan>,
     pub egress: Option<Egress>,
     pub secrets: Vec<crate::analysis::secrets::Secret>,
+    /// The `--fail-on` rules checked.
+    pub fail_on: Vec<String>,
     /// `--fail-on` rules that were hit, as sentences.
     pub failures: Vec<String>,
     /// What could not be planned, and why.
@@ -410,6 +438,7 @@ pub fn triage(
         pull,
         egress,
         secrets,
+        fail_on: rules.iter().map(FailRule::to_string).collect(),
         failures: Vec::new(),
         notes,
     };
@@ -512,6 +541,16 @@ mod tests {
         ];
         let p = plan(&target(), &facts, 8_000.0);
         let acts: Vec<Action> = p.layers.iter().map(|l| l.action).collect();
+        let mut more = facts.clone();
+        more[1].known[0].in_repos = vec!["aaa".into(), "team/web".into()];
+        let t = Target {
+            repository: "team/api".into(),
+            ..target()
+        };
+        assert_eq!(
+            plan(&t, &more, 1.0).layers[1].from.as_deref(),
+            Some("team/web")
+        );
         assert_eq!(acts, vec![Action::Exists, Action::Mount, Action::Upload]);
         assert_eq!(p.layers[1].from.as_deref(), Some("other"));
         assert_eq!(p.upload_bytes, 310);

@@ -163,8 +163,12 @@ pub fn render_text(t: &Triage) -> String {
     for (k, v) in summary(t) {
         out.push_str(&format!("  {k:<8} {}\n", escape_controls(&v)));
     }
-    if t.failures.is_empty() {
-        out.push_str("  Result   OK\n");
+    if t.fail_on.is_empty() {
+        out.push_str(
+            "  Gate     none (--fail-on secrets,upload-bytes=SIZE,… makes this a CI check)\n",
+        );
+    } else if t.failures.is_empty() {
+        out.push_str(&format!("  Gate     OK ({})\n", t.fail_on.join(", ")));
     } else {
         for f in &t.failures {
             out.push_str(&format!("  FAIL     {f}\n"));
@@ -276,11 +280,15 @@ pub fn render_markdown(t: &Triage) -> String {
     for (k, v) in summary(t) {
         out.push_str(&format!("| **{k}** | {} |\n", md(&v)));
     }
-    if t.failures.is_empty() {
-        out.push_str("| **Result** | ✅ OK |\n");
-    } else {
+    if !t.fail_on.is_empty() {
+        if t.failures.is_empty() {
+            out.push_str(&format!(
+                "| **Gate** | ✅ OK ({}) |\n",
+                md(&t.fail_on.join(", "))
+            ));
+        }
         for f in &t.failures {
-            out.push_str(&format!("| **Result** | ❌ {} |\n", md(f)));
+            out.push_str(&format!("| **Gate** | ❌ {} |\n", md(f)));
         }
     }
     if let Some(p) = &t.push {
