@@ -11,8 +11,9 @@
 #
 # Needs: tmux, python3 (+ Pillow, installed with pip if missing), a DejaVu font
 # (fonts-dejavu-core, installed with apt-get if missing and possible; otherwise
-# PIL's built-in font), and a Docker daemon holding difft:1 and difft:2 for the
-# picker and diff screens (those are skipped with a warning when it does not).
+# PIL's built-in font), and a Docker daemon holding the demo images
+# layerlens-demo/app:1 and :2 (built by screenshots/demo-image.sh: a Python web app on
+# Debian, its Dockerfile in screenshots/demo-app/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,7 +54,12 @@ cleanup() { "${TMUX_CMD[@]}" kill-server 2>/dev/null || true; }
 trap cleanup EXIT
 cleanup  # a server left over from an interrupted run
 
-daemon_ok() { docker image inspect difft:1 difft:2 >/dev/null 2>&1; }
+A=layerlens-demo/app:1
+B=layerlens-demo/app:2
+docker image inspect "$A" "$B" >/dev/null 2>&1 || {
+    echo "make.sh: the demo images are missing: run screenshots/demo-image.sh first" >&2
+    exit 1
+}
 
 # ---------------------------------------------------------------- helpers
 # start NAME CMD...: run CMD (in the repo root) in a fresh 160x45 session.
@@ -115,66 +121,71 @@ shot() {
     echo "  $OUT/$file.png"
 }
 
-SAMPLE="env DOCKER_HOST=unix:///nonexistent $BIN"
+APP="$BIN --daemon-read storage $A"
 
 # ---------------------------------------------------------------- screens
+# The layers of app:1: 0 base (imported), 1 RUN apt-get, 2 WORKDIR, 3 COPY . ., 4 RUN pip
+# install, 5 RUN rm -rf (then ENV, EXPOSE, CMD rows that make no layer).
 screen_picker() {
-    if ! daemon_ok; then echo "make.sh: no daemon with difft:1/difft:2; skipping picker" >&2; return; fi
     start picker "$BIN"
+    type_text picker layerlens-demo       # only the demo images, not whatever else is local
     shot picker picker
 }
 
 screen_explorer() {
-    start explorer "$SAMPLE"
-    keys explorer j j                      # layer 1: the apt-get layer
+    start explorer "$APP"
+    keys explorer j                        # layer 1: the apt-get layer
     shot explorer explorer
 }
 
 screen_changes() {
-    start changes "$SAMPLE"
-    # G selects the last row, the image's final CMD (instructions that make no layer
-    # are rows too); three rows up is layer 4, the cleanup layer.
-    keys changes G k k k Tab c             # layer 4, files pane, changes only
+    start changes "$APP"
+    keys changes j j j j j Tab c           # layer 5 (the cleanup), files pane, changes only
     shot changes changes
 }
 
 screen_filter() {
-    start filter "$SAMPLE"
-    keys filter j j j j j                  # layer 3: pip install
+    start filter "$APP"
+    keys filter j j j j                    # layer 4: pip install
     keys filter f
-    type_text filter site-packages
+    type_text filter flask
     keys filter Enter
     shot filter filter
 }
 
 screen_preview() {
-    start preview "$SAMPLE"
+    start preview "$APP"
     keys preview Tab /
-    type_text preview passwd
-    keys preview Enter Enter              # jump to /etc/passwd, preview it
+    type_text preview app.py
+    keys preview Enter Enter               # jump to /app/app.py, preview it
     shot preview preview
 }
 
+screen_dockerfile() {
+    start dockerfile "$APP --dockerfile screenshots/demo-app/Dockerfile"
+    sleep 2                                # the advice arrives after the analysis
+    keys dockerfile j j j j                # layer 4: pip install, its line highlighted
+    shot dockerfile dockerfile
+}
+
 screen_help() {
-    start help "$SAMPLE"
+    start help "$APP"
     keys help '?'
     shot help help
 }
 
 screen_diff() {
-    if ! daemon_ok; then echo "make.sh: no daemon with difft:1/difft:2; skipping diff" >&2; return; fi
-    start diff "$BIN diff difft:1 difft:2"
+    start diff "$BIN diff $A $B"
     shot diff diff
 }
 
 screen_diff_preview() {
-    if ! daemon_ok; then echo "make.sh: no daemon with difft:1/difft:2; skipping diff-preview" >&2; return; fi
-    start diffp "$BIN diff difft:1 difft:2"
+    start diffp "$BIN diff $A $B"
     keys diffp Tab Enter                   # files pane, the changed file: unified diff
     shot diffp diff-preview
 }
 
-SCREENS=(picker explorer changes filter preview help diff diff-preview)
+SCREENS=(picker explorer changes filter preview dockerfile help diff diff-preview)
 [ $# -gt 0 ] && SCREENS=("$@")
 echo "make.sh: rendering ${#SCREENS[@]} screen(s) at ${COLS}x${ROWS}"
 for s in "${SCREENS[@]}"; do

@@ -27,6 +27,9 @@ pub struct Cli {
     pub command: Option<Command>,
     /// Image to explore.
     pub image: Option<String>,
+    /// The Dockerfile the image was built from: layers are shown beside its lines.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
     #[command(flatten)]
     pub global: Global,
 }
@@ -70,6 +73,9 @@ pub enum Command {
         /// Write the report to FILE instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
+        /// The Dockerfile the image was built from: each layer gets its line.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
     },
     /// List the merged filesystem at the top layer (or --layer N), or a layer's own changes.
     Files {
@@ -94,6 +100,22 @@ pub enum Command {
         #[arg(long, value_enum)]
         format: Option<Format>,
         /// Write the output to FILE.
+        #[arg(long, short, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// The Dockerfile B was built from: B's layers and the cache bust get their lines.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
+    },
+    /// Advice measured in bytes: what to change (the Dockerfile line with --dockerfile),
+    /// how, and how many bytes it removes from the image.
+    Advise {
+        image: String,
+        /// The Dockerfile the image was built from: findings name its lines.
+        #[arg(long, value_name = "PATH")]
+        dockerfile: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = AdviseFormat::Text)]
+        format: AdviseFormat,
+        /// Write the advice to FILE instead of standard output.
         #[arg(long, short, value_name = "FILE")]
         output: Option<PathBuf>,
     },
@@ -130,6 +152,9 @@ pub enum Command {
         /// Fail when reclaimable bytes exceed SIZE.
         #[arg(long, value_name = "SIZE")]
         highest_reclaimable_bytes: Option<String>,
+        /// Fail when the bytes `advise` finds removable exceed SIZE.
+        #[arg(long, value_name = "SIZE")]
+        highest_advice_bytes: Option<String>,
     },
     /// Before `docker push`: what the push uploads (per layer: exists, mount, upload),
     /// what nodes pull and what the egress costs, and which secrets would ship.
@@ -162,6 +187,27 @@ pub fn expand_shorthand(a: &str, b: &str) -> Result<String> {
 pub enum Format {
     Text,
     Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AdviseFormat {
+    Text,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+pub use crate::report::dockerfile::{MappedDockerfile, build_dockerfile, map_dockerfile};
+
+/// Add B's Dockerfile lines to a diff (see [`crate::report::dockerfile::annotate_diff`]).
+pub fn annotate_diff(
+    text: String,
+    format: Format,
+    b: &Image,
+    d: &crate::analysis::diff::ImageDiff,
+    m: &MappedDockerfile,
+) -> String {
+    report::dockerfile::annotate_diff(text, format == Format::Json, b, d, m)
 }
 
 /// Load an image with a progress bar on stderr when it is a terminal.
@@ -262,6 +308,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             image,
             format,
             output,
+            dockerfile,
         } => {
             let t0 = std::time::Instant::now();
             let mut img = load_image(&image, global)?;
@@ -274,10 +321,17 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             let t1 = std::time::Instant::now();
             let w = waste::analyze(&img);
             timing("waste analysis", t1);
+            let mapped = map_dockerfile(&img, dockerfile.as_deref())?;
+            let with = mapped.as_ref().map(|m| m.with());
             let t2 = std::time::Instant::now();
             let text = match format {
-                Format::Json => report::json::render(&img, &w),
-                Format::Text => report::text::render(&img, &w),
+                Format::Json => {
+                    let t = std::time::Instant::now();
+                    let findings = crate::analysis::advice::analyze(&img, &w, with);
+                    timing("advice", t);
+                    report::json::render_with(&img, &w, with, &findings)
+                }
+                Format::Text => report::text::render_with(&img, &w, with),
             };
             timing("render", t2);
             match output {
@@ -287,6 +341,47 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             // The process ends now: leave the tree to the OS instead of freeing it.
             std::mem::forget((img, w));
+            Ok(0)
+        }
+        Command::Advise {
+            image,
+            dockerfile,
+            format,
+            output,
+        } => {
+            // Read the Dockerfile first: a bad path fails before a long load.
+            if let Some(p) = &dockerfile {
+                crate::dockerfile::load(p)?;
+            }
+            let img = load_image(&image, global)?;
+            let w = waste::analyze(&img);
+            let mapped = map_dockerfile(&img, dockerfile.as_deref())?;
+            let findings =
+                crate::analysis::advice::analyze(&img, &w, mapped.as_ref().map(|m| m.with()));
+            let path = mapped.as_ref().map(|m| m.df.path.as_str());
+            let warnings: Vec<String> = mapped
+                .as_ref()
+                .map(|m| {
+                    m.df.warnings
+                        .iter()
+                        .chain(&m.mapping.warnings)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let text = match format {
+                AdviseFormat::Text => report::advice::render_text(&img, path, &findings),
+                AdviseFormat::Json => report::advice::render_json(&img, path, &findings, &warnings),
+                AdviseFormat::Sarif => report::sarif::render(&image, &findings),
+                AdviseFormat::Markdown => {
+                    report::markdown::render(&image, img.size_bytes(), &findings)
+                }
+            };
+            match output {
+                Some(p) => std::fs::write(&p, text)
+                    .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
+                None => write_stdout(&text)?,
+            }
             Ok(0)
         }
         Command::Files {
@@ -307,35 +402,33 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                     n - 1
                 )));
             }
-            let records = if changes {
-                report::files::changes(&img, l, false)
-            } else {
-                report::files::merged(&img, l)
-            };
-            let text = match format {
-                Format::Json => {
-                    let mut s = serde_json::to_string_pretty(&records).expect("serializes");
-                    s.push('\n');
-                    s
-                }
-                Format::Text => report::files::to_text(&records),
-            };
-            write_stdout(&text)?;
-            Ok(0)
+            // Streamed: a listing can be far larger than the image's metadata.
+            let stdout = std::io::stdout().lock();
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout);
+            match report::files::write_listing(&img, l, changes, format == Format::Json, &mut out) {
+                Ok(()) => Ok(0),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+                Err(e) => Err(Error::io(format!("writing output: {e}"))),
+            }
         }
         Command::Diff {
             a,
             b,
             format,
             output,
+            dockerfile,
         } => {
             let b = expand_shorthand(&a, &b)?;
             let (ia, ib) = load_pair(&a, &b, global)?;
             let d = crate::analysis::diff::diff(&ia, &ib);
-            let text = match format.unwrap_or(Format::Text) {
+            let fmt = format.unwrap_or(Format::Text);
+            let mut text = match fmt {
                 Format::Json => report::diff::render_json(&ia, &ib, &d),
                 Format::Text => report::diff::render_text(&ia, &ib, &d),
             };
+            if let Some(m) = map_dockerfile(&ib, dockerfile.as_deref())? {
+                text = annotate_diff(text, fmt, &ib, &d, &m);
+            }
             match output {
                 Some(p) => std::fs::write(&p, text)
                     .map_err(|e| Error::io(format!("writing {}: {e}", p.display())))?,
@@ -349,10 +442,17 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 BuildOutcome::Compare { old, new } => {
                     let (ia, ib) = load_pair(&old, &new, global)?;
                     let d = crate::analysis::diff::diff(&ia, &ib);
-                    let text = match format.unwrap_or(Format::Text) {
+                    let fmt = format.unwrap_or(Format::Text);
+                    let mut text = match fmt {
                         Format::Json => report::diff::render_json(&ia, &ib, &d),
                         Format::Text => report::diff::render_text(&ia, &ib, &d),
                     };
+                    // The build's own Dockerfile (-f, else ./Dockerfile in the context).
+                    if let Some(p) = build_dockerfile(&args).filter(|p| p.is_file()) {
+                        if let Some(m) = map_dockerfile(&ib, Some(&p))? {
+                            text = annotate_diff(text, fmt, &ib, &d, &m);
+                        }
+                    }
                     write_stdout(&text)?;
                 }
                 BuildOutcome::Message(m) => eprintln!("layerlens: {m}"),
@@ -366,6 +466,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             highest_wasted_bytes,
             highest_user_wasted_percent,
             highest_reclaimable_bytes,
+            highest_advice_bytes,
         } => {
             let (mut rules, from) = report::ci::Rules::load(config.as_deref(), Path::new("."))?;
             for (k, v) in [
@@ -373,6 +474,7 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
                 ("highest-wasted-bytes", highest_wasted_bytes),
                 ("highest-user-wasted-percent", highest_user_wasted_percent),
                 ("highest-reclaimable-bytes", highest_reclaimable_bytes),
+                ("highest-advice-bytes", highest_advice_bytes),
             ] {
                 if let Some(v) = v {
                     rules.set(k, &v)?;
@@ -380,7 +482,14 @@ pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
             }
             let img = load_image(&image, global)?;
             let w = waste::analyze(&img);
-            let results = report::ci::evaluate(&rules, &w);
+            // Advice only when its rule is on (it walks the whole final filesystem).
+            let advice = match rules.highest_advice_bytes {
+                report::ci::Threshold::Disabled => 0,
+                _ => crate::analysis::advice::removable_bytes(&crate::analysis::advice::analyze(
+                    &img, &w, None,
+                )),
+            };
+            let results = report::ci::evaluate_with_advice(&rules, &w, advice);
             let mut text = format!(
                 "{}: efficiency {:.4}, wasted {}, user wasted {:.4}, reclaimable {}\n",
                 image,
@@ -571,6 +680,7 @@ pub fn dispatch(args: Cli) -> Result<i32> {
             b,
             format: None,
             output: None,
+            ..
         }) if tty => {
             let b = expand_shorthand(&a, &b)?;
             let p = platform(&args.global)?;
@@ -593,7 +703,12 @@ pub fn dispatch(args: Cli) -> Result<i32> {
         Some(cmd) => run_command(cmd, &args.global),
         None => {
             let p = platform(&args.global)?;
-            crate::tui::run(args.image.clone(), p, sample_path())
+            crate::tui::run_with(
+                crate::tui::Start::Image(args.image.clone()),
+                p,
+                sample_path(),
+                args.dockerfile.clone(),
+            )
         }
     }
 }

@@ -10,8 +10,9 @@
 //! |---|---|---|
 //! | [`model`] | entries, one layer's content ([`model::LayerContent`], parsed from a tar by [`model::layer::parse_tar`]), whiteouts, the layered file tree, the image and its history; no tokio, no ratatui | — |
 //! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it; split into host resolution, connection and TLS, errors, images and the export stream), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]), registries ([`source::registry`]: read-only client on `oci-client`, `registry://` loading, the push facts and Go-gzip sizes for triage) | model (registry facts: analysis::push types) |
-//! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images, the push/pull/egress plan and its `Triage` ([`analysis::push`]), secrets in layers ([`analysis::secrets`]) | model |
-//! | [`report`] | headless output: text, JSON, file listings, the CI gate, triage ([`report::triage`]: text, JSON, Markdown); [`report::escape_controls`] for every text that reaches a terminal | model, analysis |
+//! | [`dockerfile`] | Dockerfiles: the tree-sitter parser (instructions, lines, stages, flags, heredocs, substitution; [`dockerfile::subst`]) and the history → line mapping ([`dockerfile::map`]), syntax classes for display ([`dockerfile::highlight`]); no tokio, no ratatui | model |
+//! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images, advice measured in bytes ([`analysis::advice`]), the push/pull/egress plan and its `Triage` ([`analysis::push`]), secrets in layers ([`analysis::secrets`]) | model, dockerfile |
+//! | [`report`] | headless output: text, JSON, file listings, the CI gate, advice as text/JSON/SARIF/Markdown, triage ([`report::triage`]: text, JSON, Markdown); [`report::escape_controls`] for every text that reaches a terminal | model, analysis, dockerfile |
 //! | [`tui`] | the explorer, see below | model, analysis, source (through jobs) |
 //! | [`cli`] | argument parsing, [`cli::dispatch`] (the one place commands are chosen) and the headless commands ([`cli::triage`]: gathering the triage facts, `compute` for a loaded image); `main.rs` only turns the result into an exit code | all |
 //! | [`error`] | one error type: a kind and a one-line message (exit code 2) | — |
@@ -58,6 +59,7 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod dockerfile;
 pub mod error;
 pub mod fixture;
 pub mod model;

@@ -485,3 +485,13 @@ fn oci_images_named_by_a_bare_tag_show_their_layout() {
         vec![format!("{}:latest", p.display())]
     );
 }
+
+/// The explorer's `--dockerfile` is read before the terminal is taken over: a missing
+/// file is one line, exit 2.
+#[test]
+fn explorer_dockerfile_that_cannot_be_read() {
+    let (code, out, err) = run(&["assets/sample.tar", "--dockerfile", "no/such/Dockerfile"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("no/such/Dockerfile"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

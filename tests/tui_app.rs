@@ -1106,7 +1106,7 @@ fn files_json(layer: usize) -> std::collections::BTreeMap<String, (String, u64, 
 
 #[test]
 fn extract_now_writes_files_and_directories() {
-    use layerlens::tui::jobs::extract_now;
+    use layerlens::tui::extract::extract_now;
     use std::os::unix::fs::PermissionsExt;
     let src = ImageSource::parse(SAMPLE).unwrap();
     let img = source::load(&src, SAMPLE, &LoadOptions::default()).unwrap();
@@ -1574,4 +1574,98 @@ fn legend_rows_and_columns_say_what_is_shown() {
         s.contains("deb_main_binary-amd64_Packages"),
         "name cut:\n{s}"
     );
+}
+
+fn with_sample_dockerfile(w: u16, h: u16) -> layerlens::tui::app::App {
+    let mut app = new_app(Theme::dark(), w, h);
+    app.dockerfile = Some(
+        layerlens::tui::dockerfile::DockerfilePane::load(std::path::Path::new(
+            "assets/sample.Dockerfile",
+        ))
+        .unwrap(),
+    );
+    let g = open(&mut app, SAMPLE);
+    feed(&mut app, g, sample_events());
+    let w = layerlens::analysis::waste::analyze(app.image().unwrap());
+    app.update(Msg::Load {
+        generation: g,
+        event: LoadMsg::Waste(Box::new(w)),
+    });
+    app
+}
+
+#[test]
+fn the_dockerfile_pane_follows_the_layers_and_selects_them() {
+    let mut app = with_sample_dockerfile(160, 45);
+    let s = screen_text(&app);
+    assert!(
+        s.contains("Dockerfile assets/sample.Dockerfile · matches the image"),
+        "{s}"
+    );
+    // The pip install line is annotated with its layer's size.
+    let pip = s
+        .lines()
+        .find(|l| l.contains("  10 RUN pip install -r /app/requirements.txt"))
+        .unwrap_or_else(|| panic!("no annotated pip line:\n{s}"));
+    let pip = pip.split("││").nth(1).unwrap_or(pip);
+    assert!(pip.contains("1.65 MiB"), "the layer's size: {pip}");
+    assert!(
+        pip.contains("966.80 KiB"),
+        "reclaimable bytes of the layer: {pip}"
+    );
+    // Moving in the layers pane moves the Dockerfile's cursor to the instruction.
+    for _ in 0..5 {
+        ch(&mut app, 'j');
+    }
+    assert_eq!(app.selected_layer(), Some(3));
+    let d = app.dockerfile.as_ref().unwrap();
+    assert_eq!(d.cursor + 1, 10, "the pip line is line 10");
+    // Tab: the Dockerfile pane; moving there selects the layer of the line.
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Dockerfile);
+    ch(&mut app, 'j'); // line 11: the cleanup RUN
+    assert_eq!(app.selected_layer(), Some(4));
+    ch(&mut app, 'k');
+    ch(&mut app, 'k'); // line 9: COPY
+    assert_eq!(app.selected_layer(), Some(2));
+    // Advice marks the lines it concerns with the bytes a fix saves.
+    let w = app
+        .image()
+        .map(layerlens::analysis::waste::analyze)
+        .unwrap();
+    let d = app.dockerfile.as_ref().unwrap();
+    let findings = layerlens::analysis::advice::analyze(
+        app.image().unwrap(),
+        &w,
+        Some(layerlens::analysis::advice::WithDockerfile {
+            df: &d.df,
+            mapping: d.mapping.as_ref().unwrap(),
+        }),
+    );
+    app.update(Msg::Load {
+        generation: app.generation,
+        event: LoadMsg::Findings(findings),
+    });
+    let s = screen_text(&app);
+    let cleanup_line = s
+        .lines()
+        .find(|l| l.contains("5 RUN apt-get update"))
+        .unwrap_or_else(|| panic!("{s}"));
+    assert!(cleanup_line.contains('!'), "no advice mark: {cleanup_line}");
+    // The details pane lists the advice about the selected layer (COPY: cache-order).
+    assert!(s.contains("cache-order: "), "{s}");
+}
+
+#[test]
+fn the_dockerfile_pane_is_reachable_in_a_small_terminal() {
+    let mut app = with_sample_dockerfile(80, 24);
+    assert!(app.areas().compact);
+    press(&mut app, KeyCode::Tab); // image
+    press(&mut app, KeyCode::Tab); // Dockerfile
+    assert_eq!(app.focus, Pane::Dockerfile);
+    let s = screen_text(&app);
+    assert!(s.contains("FROM busybox:base"), "{s}");
+    assert!(s.lines().last().unwrap().contains("line"), "{s}");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Pane::Tree);
 }

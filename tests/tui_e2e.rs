@@ -195,7 +195,7 @@ fn no_daemon_opens_the_bundled_sample() {
     let t = Tmux::start("sample");
     t.command_line(&format!("DOCKER_HOST=unix:///nonexistent {}", bin()));
     let s = t.wait_for("the sample, analysed", |s| {
-        s.contains("Efficiency") && s.contains("Top reclaimable")
+        s.contains("Efficiency") && s.contains("Reclaimable by cause")
     });
     assert!(s.contains("layerlens/sample-app:1.0"), "{s}");
     assert!(s.contains("no Docker daemon answers"), "{s}");
@@ -257,7 +257,7 @@ fn q_in_the_filter_prompt_is_text_and_ctrl_c_quits() {
     }
     let t = Tmux::start("ctrlc");
     t.command_line(&format!("DOCKER_HOST=unix:///nonexistent {}", bin()));
-    t.wait_text("Top reclaimable");
+    t.wait_text("Reclaimable by cause");
     t.type_text("f");
     t.wait_for("the filter prompt", |s| status_line(s).contains("Filter"));
     t.type_text("q");

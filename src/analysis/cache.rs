@@ -39,6 +39,13 @@ pub fn shared_with(img: &Image, others: &[ImageSummary]) -> Vec<Vec<String>> {
     }
     img.layers
         .iter()
-        .map(|l| by_chain.get(&l.chain_id).cloned().unwrap_or_default())
+        .map(|l| {
+            // Sorted: the same images give the same output whatever order the daemon
+            // listed them in.
+            let mut names = by_chain.get(&l.chain_id).cloned().unwrap_or_default();
+            names.sort();
+            names.dedup();
+            names
+        })
         .collect()
 }

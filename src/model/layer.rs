@@ -150,12 +150,29 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                 header.device_minor().ok().flatten(),
             );
             let link_raw = entry.link_name_bytes().map(|l| l.into_owned());
-            if let Ok(Some(pax)) = entry.pax_extensions() {
-                for ext in pax.flatten() {
-                    match ext.key_bytes() {
-                        b"uid" => uid = parse_num(ext.value_bytes()).unwrap_or(uid as u64) as u32,
-                        b"gid" => gid = parse_num(ext.value_bytes()).unwrap_or(gid as u64) as u32,
-                        _ => {}
+            // A PAX header the tar reader cannot parse is a corrupt layer: it would drop
+            // the header (with its `size=` and `path=`) and read file data as headers,
+            // listing decoys while other tools list the real files.
+            let malformed = |n: usize| {
+                Error::corrupt(format!(
+                    "malformed PAX extended header before tar entry #{n}: the layer is corrupt"
+                ))
+            };
+            match entry.pax_extensions() {
+                Err(_) => return Err(malformed(n)),
+                Ok(None) => {}
+                Ok(Some(pax)) => {
+                    for ext in pax {
+                        let ext = ext.map_err(|_| malformed(n))?;
+                        match ext.key_bytes() {
+                            b"uid" => {
+                                uid = parse_num(ext.value_bytes()).unwrap_or(uid as u64) as u32
+                            }
+                            b"gid" => {
+                                gid = parse_num(ext.value_bytes()).unwrap_or(gid as u64) as u32
+                            }
+                            _ => {}
+                        }
                     }
                 }
             }

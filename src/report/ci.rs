@@ -20,6 +20,8 @@ pub struct Rules {
     pub highest_wasted_bytes: Threshold,
     pub highest_user_wasted_percent: Threshold,
     pub highest_reclaimable_bytes: Threshold,
+    /// Bytes `advise` finds removable (disabled by default).
+    pub highest_advice_bytes: Threshold,
 }
 
 impl Default for Rules {
@@ -30,6 +32,7 @@ impl Default for Rules {
             highest_wasted_bytes: Threshold::Disabled,
             highest_user_wasted_percent: Threshold::Value(0.1),
             highest_reclaimable_bytes: Threshold::Disabled,
+            highest_advice_bytes: Threshold::Disabled,
         }
     }
 }
@@ -101,6 +104,7 @@ impl Rules {
                 self.highest_user_wasted_percent = parse_ratio_max(value, None)?
             }
             "highestreclaimablebytes" => self.highest_reclaimable_bytes = parse_size(value)?,
+            "highestadvicebytes" => self.highest_advice_bytes = parse_size(value)?,
             _ => return Ok(false),
         }
         Ok(true)
@@ -211,6 +215,12 @@ pub struct RuleResult {
 }
 
 pub fn evaluate(rules: &Rules, w: &Waste) -> Vec<RuleResult> {
+    evaluate_with_advice(rules, w, 0)
+}
+
+/// The rules, `highest-advice-bytes` judged on `advice_bytes` (what `advise` finds
+/// removable).
+pub fn evaluate_with_advice(rules: &Rules, w: &Waste, advice_bytes: u64) -> Vec<RuleResult> {
     use super::human;
     let mut out = Vec::new();
     let mut rule = |name: &'static str,
@@ -271,6 +281,13 @@ pub fn evaluate(rules: &Rules, w: &Waste) -> Vec<RuleResult> {
         "highest-reclaimable-bytes",
         rules.highest_reclaimable_bytes,
         w.reclaimable_bytes as f64,
+        false,
+        &bytes,
+    );
+    rule(
+        "highest-advice-bytes",
+        rules.highest_advice_bytes,
+        advice_bytes as f64,
         false,
         &bytes,
     );

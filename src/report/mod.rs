@@ -1,9 +1,13 @@
 //! Headless output: JSON and text reports, file listings, the CI gate.
 
+pub mod advice;
 pub mod ci;
 pub mod diff;
+pub mod dockerfile;
 pub mod files;
 pub mod json;
+pub mod markdown;
+pub mod sarif;
 pub mod text;
 pub mod triage;
 
@@ -38,8 +42,35 @@ pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A name on one line of text output: like [`escape_controls`], and newlines and tabs
+/// escaped too, so a name cannot fake or split output lines.
+pub fn escape_name(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c.is_control()) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&escape_controls(&c.to_string())),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_cannot_split_lines() {
+        assert_eq!(super::escape_name("a\nb\tc\x1b"), "a\\nb\\tc\\x1b");
+        assert!(matches!(
+            super::escape_name("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+    }
+
     #[test]
     fn controls_are_escaped() {
         let s = "a\x1b[31mred\x07\r\u{9b}2J\u{7f}\nnext\tcol";

@@ -43,6 +43,15 @@ pub fn display_command(created_by: &str, width: usize) -> String {
 }
 
 pub fn render(img: &Image, waste: &Waste) -> String {
+    render_with(img, waste, None)
+}
+
+/// The report with a Dockerfile column (`Dockerfile:LINE`, `base`) when one is given.
+pub fn render_with(
+    img: &Image,
+    waste: &Waste,
+    d: Option<crate::analysis::advice::WithDockerfile>,
+) -> String {
     let mut s = String::new();
     let name = if img.repo_tags.is_empty() {
         img.reference.clone()
@@ -71,15 +80,50 @@ pub fn render(img: &Image, waste: &Waste) -> String {
         human(waste.reclaimable_bytes)
     );
     let _ = writeln!(s);
+    // With a Dockerfile: where each layer comes from, beside it.
+    let line_col = |l: &super::json::LayerSummary| -> String {
+        match (&l.dockerfile, l.base) {
+            (Some(loc), _) => {
+                let name = std::path::Path::new(&loc.path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_else(|| loc.path.clone());
+                format!("{name}:{}  ", loc.line)
+            }
+            (None, true) => "base  ".to_string(),
+            (None, false) => "-  ".to_string(),
+        }
+    };
+    let summaries = super::json::layer_summaries_with(img, waste, d);
+    let width = if d.is_some() {
+        summaries
+            .iter()
+            .map(|l| line_col(l).chars().count())
+            .max()
+            .unwrap_or(0)
+    } else {
+        0
+    };
     let _ = writeln!(
         s,
-        "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  Command",
-        "#", "Size", "Reclaim", "Added", "Modif", "Remov"
+        "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {:<width$}Command",
+        "#",
+        "Size",
+        "Reclaim",
+        "Added",
+        "Modif",
+        "Remov",
+        if d.is_some() { "Line" } else { "" }
     );
-    for l in super::json::layer_summaries(img, waste) {
+    for l in summaries {
+        let col = if d.is_some() {
+            line_col(&l)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             s,
-            "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {}",
+            "{:>3}  {:>10}  {:>10}  {:>6} {:>6} {:>6}  {col:<width$}{}",
             l.index,
             human(l.size_bytes),
             if l.reclaimable_bytes > 0 {

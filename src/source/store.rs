@@ -65,11 +65,40 @@ pub struct DirStore {
 }
 
 impl DirStore {
+    /// `name` inside the layout. Names that are absolute, contain `..` or a NUL, or lead
+    /// (through symlinks) outside the layout or to anything but a regular file are
+    /// refused: a layout must not make us read `/dev/zero` or `/etc/passwd`.
     fn path(&self, name: &str) -> Result<PathBuf> {
-        if name.split('/').any(|c| c == "..") {
-            return Err(Error::corrupt(format!("refusing blob path {name:?}")));
+        let refuse = |why: &str| {
+            Err(Error::corrupt(format!(
+                "refusing blob path {name:?}: {why}"
+            )))
+        };
+        if name.is_empty() || name.starts_with('/') {
+            return refuse("not a path inside the layout");
         }
-        Ok(self.root.join(name))
+        if name.contains('\0') || name.split('/').any(|c| c == "..") {
+            return refuse("it leaves the layout");
+        }
+        let p = self.root.join(name);
+        match p.canonicalize() {
+            // Missing: callers say what is missing.
+            Err(_) => Ok(p),
+            Ok(real) => {
+                let root = self
+                    .root
+                    .canonicalize()
+                    .unwrap_or_else(|_| self.root.clone());
+                if !real.starts_with(&root) {
+                    return refuse("a symlink leads outside the layout");
+                }
+                match std::fs::metadata(&real) {
+                    Ok(m) if m.is_file() => Ok(p),
+                    Ok(_) => refuse("not a regular file"),
+                    Err(e) => Err(from_io(e, p.display())),
+                }
+            }
+        }
     }
 }
 
@@ -86,11 +115,22 @@ impl DirStore {
 impl MetaStore for DirStore {
     fn read_small(&self, name: &str) -> Result<Option<Vec<u8>>> {
         let p = self.path(name)?;
-        match std::fs::read(&p) {
-            Ok(b) => Ok(Some(b)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(from_io(e, p.display())),
+        let f = match File::open(&p) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(from_io(e, p.display())),
+        };
+        let mut b = Vec::new();
+        f.take(SMALL_MAX + 1)
+            .read_to_end(&mut b)
+            .map_err(|e| from_io(e, p.display()))?;
+        if b.len() as u64 > SMALL_MAX {
+            return Err(Error::corrupt(format!(
+                "{name}: over {} MiB, too big for image metadata",
+                SMALL_MAX >> 20
+            )));
         }
+        Ok(Some(b))
     }
     fn has(&self, name: &str) -> bool {
         self.path(name).map(|p| p.exists()).unwrap_or(false)

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use super::layers::LayerRow;
-pub use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH, Pane, areas};
+pub use super::layout::{Areas, MIN_HEIGHT, MIN_WIDTH, Pane, areas, areas_with};
 pub use super::msg::{Cmd, DiffLoaded, LoadMsg, Msg};
 pub use super::preview::{Preview, PreviewBody};
 pub use super::prompt::{Input, InputKind};
@@ -86,11 +86,17 @@ pub struct App {
     /// The image once loaded, shared with analysis, extraction and diff jobs.
     pub loaded: Option<Arc<Image>>,
     pub waste: Option<Waste>,
+    /// The waste's reclaimable bytes grouped by cause (computed once it arrives).
+    pub causes: Vec<crate::analysis::waste::ReclaimableCause>,
     /// Note shown in the title (e.g. "no Docker daemon: showing the bundled sample").
     pub note: Option<String>,
 
     pub focus: Pane,
     pub layers: LayersPane,
+    /// The Dockerfile the image was built from (`--dockerfile`), mapped to its history.
+    pub dockerfile: Option<super::dockerfile::DockerfilePane>,
+    /// The layers-pane row the Dockerfile pane last followed.
+    df_synced_row: Option<usize>,
     /// Change counts of a layer for the details pane: (layer, (added, modified, removed)).
     pub counts: Option<(usize, (usize, usize, usize))>,
     pub files: FilesPane,
@@ -129,9 +135,12 @@ impl App {
             builder: None,
             loaded: None,
             waste: None,
+            causes: Vec::new(),
             note: None,
             focus: Pane::Layers,
             layers: LayersPane::default(),
+            dockerfile: None,
+            df_synced_row: None,
             counts: None,
             files: FilesPane::default(),
             summary_scroll: 0,
@@ -177,11 +186,17 @@ impl App {
         self.builder = None;
         self.loaded = None;
         self.waste = None;
+        self.causes.clear();
         self.shared.clear();
         self.layers = LayersPane::default();
         self.counts = None;
         self.files.reset();
         self.summary_scroll = 0;
+        if let Some(d) = self.dockerfile.as_mut() {
+            d.mapping = None;
+            d.findings.clear();
+        }
+        self.df_synced_row = None;
         self.overlay = None;
         self.screen = Screen::Explorer;
         vec![Cmd::Load {
@@ -219,7 +234,13 @@ impl App {
     }
 
     pub fn areas(&self) -> Areas {
-        areas(self.size)
+        areas_with(self.size, self.dockerfile.is_some())
+    }
+
+    fn dockerfile_page(&self) -> usize {
+        (self.areas().dockerfile.height as usize)
+            .saturating_sub(2)
+            .max(1)
     }
 
     fn tree_page(&self) -> usize {
@@ -254,6 +275,16 @@ impl App {
             _ => None,
         };
         self.counts = counts;
+        // The Dockerfile pane follows the layers pane (unless it leads).
+        if self.df_synced_row != Some(self.layers.sel) && self.focus != Pane::Dockerfile {
+            let page = self.dockerfile_page();
+            if let (Some(d), Some(row)) = (self.dockerfile.as_mut(), self.layers.selected()) {
+                if let Some(i) = d.instruction_of_row(row) {
+                    d.show_instruction(i, page);
+                }
+            }
+            self.df_synced_row = Some(self.layers.sel);
+        }
     }
 
     fn select_layer(&mut self, row: usize) {
@@ -275,11 +306,29 @@ impl App {
                 let page = self.tree_page();
                 self.files.move_by(delta, page);
             }
+            Pane::Dockerfile => {
+                let page = self.dockerfile_page();
+                let row = match self.dockerfile.as_mut() {
+                    Some(d) => {
+                        d.move_by(delta, page);
+                        d.row_for_cursor(&self.layers.rows)
+                    }
+                    None => None,
+                };
+                // Selecting a line selects its layer.
+                if let Some(r) = row {
+                    let lp = self.layers_page();
+                    if self.layers.select(r, lp) {
+                        self.files.dirty = true;
+                    }
+                    self.df_synced_row = Some(self.layers.sel);
+                }
+            }
             Pane::Image => {
                 let len = self
                     .waste
                     .as_ref()
-                    .map(super::summary::list_len)
+                    .map(|w| super::summary::list_len(w, &self.causes))
                     .unwrap_or(0);
                 self.summary_scroll = (self.summary_scroll as isize)
                     .saturating_add(delta)
@@ -426,11 +475,26 @@ impl App {
                         if b.replace_meta(*img) {
                             self.layers.set_rows(layer_rows(&b.image), keep, page);
                             self.files.dirty = true;
+                            if let Some(d) = self.dockerfile.as_mut() {
+                                d.map(&b.image);
+                            }
+                            self.df_synced_row = None;
                         }
                         return Vec::new();
                     }
                 }
                 self.layers.set_rows(layer_rows(&img), keep, page);
+                if let Some(d) = self.dockerfile.as_mut() {
+                    d.map(&img);
+                    for w in d.mapping.iter().flat_map(|m| m.warnings.clone()) {
+                        self.status = Some(Status {
+                            text: crate::report::escape_controls(&w).replace('\n', " "),
+                            error: true,
+                            at: Instant::now(),
+                        });
+                    }
+                }
+                self.df_synced_row = None;
                 self.builder = Some(ImageBuilder::new(*img));
                 self.files.dirty = true;
                 Vec::new()
@@ -469,7 +533,14 @@ impl App {
                     }
                 }
             }
+            LoadMsg::Findings(f) => {
+                if let Some(d) = self.dockerfile.as_mut() {
+                    d.findings = f;
+                }
+                Vec::new()
+            }
             LoadMsg::Waste(w) => {
+                self.causes = crate::analysis::waste::reclaimable_by_cause(&w);
                 self.waste = Some(*w);
                 Vec::new()
             }
@@ -592,7 +663,11 @@ impl App {
                 }
             }
             Action::NextPane | Action::PrevPane => {
-                self.focus = self.focus.next(compact, action == Action::PrevPane);
+                self.focus = self.focus.next(
+                    compact,
+                    self.dockerfile.is_some(),
+                    action == Action::PrevPane,
+                );
             }
             Action::Up => self.move_cursor(-1),
             Action::Down => self.move_cursor(1),
@@ -603,6 +678,7 @@ impl App {
                     Pane::Image => (self.areas().image.height as usize)
                         .saturating_sub(8)
                         .max(1),
+                    Pane::Dockerfile => self.dockerfile_page(),
                 } as isize;
                 self.move_cursor(if action == Action::PageUp { -p } else { p });
             }

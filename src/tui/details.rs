@@ -21,6 +21,8 @@ pub struct Details<'a> {
     pub waste: Option<&'a Waste>,
     /// Per layer: other local images that share it.
     pub shared: &'a [Vec<String>],
+    /// Advice (with a Dockerfile): the findings about the selected layer are listed.
+    pub findings: &'a [crate::analysis::advice::Finding],
 }
 
 /// Split a shell command into readable lines: one per `&&`, `||` or `;` step.
@@ -158,34 +160,24 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, d: &Details) {
             ]));
         }
         if let Some((a, m, r)) = d.counts {
+            // A count in its colour, dim when zero.
+            let count = |n: usize, text: String, style| {
+                Span::styled(text, if n > 0 { style } else { ctx.theme.dim })
+            };
             lines.push(Line::from(vec![
                 Span::styled("Changes   ", ctx.theme.dim),
-                Span::styled(
-                    format!("+{a} added  "),
-                    if a > 0 {
-                        ctx.theme.added
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
-                Span::styled(
-                    format!("~{m} modified  "),
-                    if m > 0 {
-                        ctx.theme.modified
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
-                Span::styled(
-                    format!("-{r} removed"),
-                    if r > 0 {
-                        ctx.theme.removed
-                    } else {
-                        ctx.theme.dim
-                    },
-                ),
+                count(a, format!("+{a} added  "), ctx.theme.added),
+                count(m, format!("~{m} modified  "), ctx.theme.modified),
+                count(r, format!("-{r} removed"), ctx.theme.removed),
             ]));
         }
+    }
+    for fnd in d.findings.iter().filter(|f| row.made == Some(f.layer)) {
+        lines.push(Line::from(vec![
+            Span::styled(format!("! {} ", human(fnd.bytes)), ctx.theme.error),
+            Span::styled(format!("{}: ", fnd.rule), ctx.theme.warn),
+            Span::raw(crate::report::escape_controls(&fnd.fix).replace('\n', " ")),
+        ]));
     }
     if let Some(h) = row.history.map(|h| &img.history[h]) {
         if let Some(c) = &h.created {

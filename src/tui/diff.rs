@@ -13,7 +13,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,21 +329,7 @@ pub fn draw(f: &mut Frame, ctx: Ctx, d: &DiffState) {
 
     // Aligned layers.
     let focused = d.focus == DiffFocus::Layers;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused {
-            ctx.theme.border_focus
-        } else {
-            ctx.theme.border
-        })
-        .title(Span::styled(
-            " Layers: A (old) │ B (new) ",
-            if focused {
-                ctx.theme.title
-            } else {
-                ctx.theme.base
-            },
-        ));
+    let block = ctx.block("Layers: A (old) │ B (new)", focused);
     let inner = block.inner(a.layers);
     f.render_widget(block, a.layers);
     let half = (inner.width.saturating_sub(22) / 2) as usize;
@@ -450,10 +436,7 @@ pub fn draw(f: &mut Frame, ctx: Ctx, d: &DiffState) {
             Span::raw(human(l.size_bytes)),
         ]));
     }
-    let rb = Block::default()
-        .borders(Borders::ALL)
-        .border_style(ctx.theme.border)
-        .title(" Why ");
+    let rb = ctx.block("Why", false);
     f.render_widget(
         Paragraph::new(why).wrap(Wrap { trim: false }).block(rb),
         a.reason,
@@ -465,25 +448,11 @@ pub fn draw(f: &mut Frame, ctx: Ctx, d: &DiffState) {
         FilesView::Pair => "between the selected layers",
         FilesView::Final => "between the final filesystems",
     };
-    let mut title = format!(" Files that differ {what} ");
+    let mut title = format!("Files that differ {what}");
     if let Some(fl) = &d.filter {
-        title.push_str(&format!("· filter {:?} ", fl.text));
+        title.push_str(&format!(" · filter {:?}", fl.text));
     }
-    let fb = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused {
-            ctx.theme.border_focus
-        } else {
-            ctx.theme.border
-        })
-        .title(Span::styled(
-            title,
-            if focused {
-                ctx.theme.title
-            } else {
-                ctx.theme.base
-            },
-        ));
+    let fb = ctx.block(&title, focused);
     let finner = fb.inner(a.files);
     f.render_widget(fb, a.files);
     let mut flines = Vec::new();

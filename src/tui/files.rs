@@ -220,7 +220,9 @@ impl FilesPane {
             all.expand_all();
             treeview::build_rows(img, layer, &self.view, &all, &sizes)
         };
-        let pos_of = |n: NodeId| order.iter().position(|r| r.node == n).unwrap_or(0);
+        let index: rustc_hash::FxHashMap<NodeId, usize> =
+            order.iter().enumerate().map(|(i, r)| (r.node, i)).collect();
+        let pos_of = |n: NodeId| index.get(&n).copied().unwrap_or(0);
         let cur = current.map(pos_of).unwrap_or(0);
         let target = if forward {
             matches
@@ -537,8 +539,15 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &FilesPane, v: &FilesView
             _ => String::new(),
         };
         spans.push(Span::raw(format!("{size:>10}  ")));
+        // Guides for the deepest levels that fit in a third of the pane; deeper
+        // paths start with "…".
         let mut guide = String::new();
-        for d in 0..r.depth as u32 {
+        let fit = (body.width as u32 / 3 / 3).max(1);
+        let first = r.depth.saturating_sub(fit);
+        if first > 0 {
+            guide.push_str("… ");
+        }
+        for d in first..r.depth {
             guide.push_str(if d < 64 && r.guides & (1u64 << d) != 0 {
                 "│  "
             } else {

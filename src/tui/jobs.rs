@@ -1,11 +1,10 @@
 //! Background jobs: they run on their own threads and report with messages.
 
 use super::msg::{DiffLoaded, LoadMsg, Msg};
-use crate::error::{Error, Result, from_io};
-use crate::model::{EntryKind, Image, NodeId};
+use crate::error::Result;
+use crate::model::{Image, NodeId};
 use crate::source::{self, ImageSource, LoadEvent, LoadOptions, Progress};
-use rustc_hash::{FxHashMap, FxHashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
@@ -120,13 +119,35 @@ pub fn local_images(tx: Sender<Msg>, generation: u64) {
     });
 }
 
-pub fn analyze(tx: Sender<Msg>, generation: u64, image: Arc<Image>) {
+/// Waste, then (with a Dockerfile and its mapping) the advice.
+pub fn analyze(
+    tx: Sender<Msg>,
+    generation: u64,
+    image: Arc<Image>,
+    dockerfile: Option<(
+        crate::dockerfile::Dockerfile,
+        crate::dockerfile::map::Mapping,
+    )>,
+) {
     std::thread::spawn(move || {
         let w = crate::analysis::waste::analyze(&image);
+        let findings = dockerfile.as_ref().map(|(df, mapping)| {
+            crate::analysis::advice::analyze(
+                &image,
+                &w,
+                Some(crate::analysis::advice::WithDockerfile { df, mapping }),
+            )
+        });
         let _ = tx.send(Msg::Load {
             generation,
             event: LoadMsg::Waste(Box::new(w)),
         });
+        if let Some(f) = findings {
+            let _ = tx.send(Msg::Load {
+                generation,
+                event: LoadMsg::Findings(f),
+            });
+        }
     });
 }
 
@@ -156,19 +177,6 @@ pub fn preview(
     });
 }
 
-/// What to write for one path of the extracted subtree.
-enum Item {
-    Dir,
-    Symlink(Vec<u8>),
-    /// Content stored in (layer, path inside that layer's tar).
-    File {
-        layer: usize,
-        stored_at: Vec<u8>,
-        mode: u32,
-    },
-    Skip,
-}
-
 /// Extract `node` (file or directory, as seen at `layer`) to `dest`.
 pub fn extract(
     tx: Sender<Msg>,
@@ -180,132 +188,7 @@ pub fn extract(
     overwrite: bool,
 ) {
     std::thread::spawn(move || {
-        let r = extract_now(&img, &src, layer, node, &dest, overwrite);
+        let r = super::extract::extract_now(&img, &src, layer, node, &dest, overwrite);
         let _ = tx.send(Msg::Extracted(r));
     });
-}
-
-pub fn extract_now(
-    img: &Image,
-    src: &ImageSource,
-    layer: usize,
-    node: NodeId,
-    dest: &Path,
-    overwrite: bool,
-) -> Result<String> {
-    let tree = &img.tree;
-    // Plan: relative path → item.
-    let mut plan: Vec<(PathBuf, Item)> = Vec::new();
-    let base_len = tree.path(node).len();
-    let mut stack = vec![node];
-    while let Some(n) = stack.pop() {
-        let Some(v) = tree.state_at(n, layer).copied().filter(|v| v.is_present()) else {
-            continue;
-        };
-        let e = tree.entry(&v);
-        let full = tree.path(n);
-        let rel_bytes = &full[base_len..];
-        let rel = bytes_to_path(rel_bytes.strip_prefix(b"/").unwrap_or(rel_bytes));
-        let item = match e.kind {
-            EntryKind::Dir => {
-                stack.extend_from_slice(tree.children(n));
-                Item::Dir
-            }
-            EntryKind::Symlink => Item::Symlink(e.link.clone().unwrap_or_default().to_vec()),
-            EntryKind::File | EntryKind::Hardlink => match tree.content_location(n, layer) {
-                Some((layer, stored_at)) => Item::File {
-                    layer,
-                    stored_at,
-                    mode: e.mode,
-                },
-                None => Item::Skip,
-            },
-            _ => Item::Skip,
-        };
-        plan.push((rel, item));
-    }
-    if dest.symlink_metadata().is_ok() && !overwrite {
-        return Err(Error::usage(format!("{} exists", dest.display())));
-    }
-    // Directories and links first.
-    let mut files = 0usize;
-    let mut skipped = 0usize;
-    let mut wanted: FxHashMap<usize, FxHashMap<Vec<u8>, Vec<(PathBuf, u32)>>> =
-        FxHashMap::default();
-    for (rel, item) in &plan {
-        let out = if rel.as_os_str().is_empty() {
-            dest.to_path_buf()
-        } else {
-            dest.join(rel)
-        };
-        match item {
-            Item::Dir => std::fs::create_dir_all(&out).map_err(|e| from_io(e, out.display()))?,
-            Item::Symlink(t) => {
-                if let Some(p) = out.parent() {
-                    std::fs::create_dir_all(p).map_err(|e| from_io(e, p.display()))?;
-                }
-                if out.symlink_metadata().is_ok() {
-                    let _ = std::fs::remove_file(&out);
-                }
-                std::os::unix::fs::symlink(bytes_to_path(t), &out)
-                    .map_err(|e| from_io(e, out.display()))?;
-            }
-            Item::File {
-                layer,
-                stored_at,
-                mode,
-            } => {
-                wanted
-                    .entry(*layer)
-                    .or_default()
-                    .entry(stored_at.clone())
-                    .or_default()
-                    .push((out, *mode));
-            }
-            Item::Skip => skipped += 1,
-        }
-    }
-    for (l, paths) in wanted {
-        let set: FxHashSet<Vec<u8>> = paths.keys().cloned().collect();
-        let mut remaining = set.len();
-        source::read::scan_layer(src, &img.layers[l].blob, Some(&set), &mut |p, entry| {
-            if let Some(outs) = paths.get(p) {
-                let mut buf = Vec::new();
-                entry
-                    .read_to_end(&mut buf)
-                    .map_err(|e| from_io(e, "reading layer"))?;
-                for (out, mode) in outs {
-                    if let Some(parent) = out.parent() {
-                        std::fs::create_dir_all(parent)
-                            .map_err(|e| from_io(e, parent.display()))?;
-                    }
-                    if out
-                        .symlink_metadata()
-                        .is_ok_and(|m| m.file_type().is_symlink())
-                    {
-                        let _ = std::fs::remove_file(out);
-                    }
-                    std::fs::write(out, &buf).map_err(|e| from_io(e, out.display()))?;
-                    use std::os::unix::fs::PermissionsExt;
-                    let _ = std::fs::set_permissions(
-                        out,
-                        std::fs::Permissions::from_mode(mode & 0o777),
-                    );
-                    files += 1;
-                }
-                remaining -= 1;
-            }
-            Ok(remaining > 0)
-        })?;
-    }
-    let mut msg = format!("extracted {} file(s) to {}", files, dest.display());
-    if skipped > 0 {
-        msg.push_str(&format!(" ({skipped} device/fifo entries skipped)"));
-    }
-    Ok(msg)
-}
-
-fn bytes_to_path(b: &[u8]) -> PathBuf {
-    use std::os::unix::ffi::OsStrExt;
-    PathBuf::from(std::ffi::OsStr::from_bytes(b))
 }

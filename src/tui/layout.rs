@@ -9,17 +9,19 @@ use ratatui::layout::{Constraint, Layout, Rect};
 pub enum Pane {
     Layers,
     Image,
+    Dockerfile,
     Tree,
 }
 
 impl Pane {
     /// Tab order. With the full layout the image summary is always on screen and has
     /// nothing to select, so Tab skips it.
-    pub fn next(self, compact: bool, back: bool) -> Pane {
-        let order: &[Pane] = if compact {
-            &[Pane::Layers, Pane::Image, Pane::Tree]
-        } else {
-            &[Pane::Layers, Pane::Tree]
+    pub fn next(self, compact: bool, dockerfile: bool, back: bool) -> Pane {
+        let order: &[Pane] = match (compact, dockerfile) {
+            (true, true) => &[Pane::Layers, Pane::Image, Pane::Dockerfile, Pane::Tree],
+            (true, false) => &[Pane::Layers, Pane::Image, Pane::Tree],
+            (false, true) => &[Pane::Layers, Pane::Dockerfile, Pane::Tree],
+            (false, false) => &[Pane::Layers, Pane::Tree],
         };
         let i = order.iter().position(|p| *p == self).unwrap_or(0);
         let n = order.len();
@@ -34,6 +36,8 @@ pub struct Areas {
     pub layers: Rect,
     pub details: Rect,
     pub image: Rect,
+    /// The Dockerfile pane (empty without `--dockerfile`).
+    pub dockerfile: Rect,
     pub tree: Rect,
     pub status: Rect,
     /// Too small for the full layout: one pane at a time.
@@ -44,6 +48,12 @@ pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 15;
 
 pub fn areas(size: Rect) -> Areas {
+    areas_with(size, false)
+}
+
+/// The layout with (or without) a Dockerfile pane: with the full layout it takes the top
+/// of the right column, above the file tree.
+pub fn areas_with(size: Rect, dockerfile: bool) -> Areas {
     let [title, body, status] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(1),
@@ -60,6 +70,7 @@ pub fn areas(size: Rect) -> Areas {
             layers: top,
             details: bottom,
             image: body,
+            dockerfile: if dockerfile { body } else { Rect::default() },
             tree: body,
             status,
             compact: true,
@@ -72,6 +83,13 @@ pub fn areas(size: Rect) -> Areas {
         Constraint::Percentage(100 - left_pct),
     ])
     .areas(body);
+    let (df, tree) = if dockerfile {
+        let [d, t] =
+            Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(tree);
+        (d, t)
+    } else {
+        (Rect::default(), tree)
+    };
     let [layers, details, image] = Layout::vertical([
         Constraint::Percentage(45),
         Constraint::Percentage(27),
@@ -83,6 +101,7 @@ pub fn areas(size: Rect) -> Areas {
         layers,
         details,
         image,
+        dockerfile: df,
         tree,
         status,
         compact: false,

@@ -9,6 +9,8 @@ pub mod app;
 pub mod config;
 pub mod details;
 pub mod diff;
+pub mod dockerfile;
+pub mod extract;
 pub mod files;
 pub mod help;
 pub mod jobs;
@@ -95,7 +97,22 @@ pub fn run_start(
     platform: Option<crate::source::layout::Platform>,
     sample: PathBuf,
 ) -> Result<i32> {
+    run_with(start, platform, sample, None)
+}
+
+/// The explorer with the Dockerfile the image was built from (a pane beside the layers).
+pub fn run_with(
+    start: Start,
+    platform: Option<crate::source::layout::Platform>,
+    sample: PathBuf,
+    dockerfile: Option<PathBuf>,
+) -> Result<i32> {
     let (km, theme) = load_config()?;
+    // An unreadable Dockerfile is an error before the terminal is taken over.
+    let df_pane = dockerfile
+        .as_deref()
+        .map(dockerfile::DockerfilePane::load)
+        .transpose()?;
     // Fail before taking over the terminal when the image cannot be opened at all.
     match &start {
         Start::Image(Some(r)) => crate::source::precheck(r)?,
@@ -114,6 +131,7 @@ pub fn run_start(
     let (w, h) = crossterm::terminal::size().unwrap_or((80, 24));
     let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
     app.config_path = config_path();
+    app.dockerfile = df_pane;
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut first: Vec<Cmd> = Vec::new();
     match start {
@@ -238,7 +256,11 @@ fn run_cmds(
             Cmd::ListImages => jobs::list_images(tx.clone()),
             Cmd::Analyze { generation } => {
                 if let Some(img) = app.image_arc() {
-                    jobs::analyze(tx.clone(), generation, img);
+                    let df = app
+                        .dockerfile
+                        .as_ref()
+                        .and_then(|d| d.mapping.clone().map(|m| (d.df.clone(), m)));
+                    jobs::analyze(tx.clone(), generation, img, df);
                 }
             }
             Cmd::Preview {

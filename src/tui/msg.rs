@@ -54,6 +54,8 @@ pub enum LoadMsg {
     Layer(usize, Arc<LayerContent>),
     Done(Result<(), Error>),
     Waste(Box<Waste>),
+    /// Advice measured in bytes (with a Dockerfile).
+    Findings(Vec<crate::analysis::advice::Finding>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -2,7 +2,7 @@
 //! waste the most. In a small terminal it is a pane of its own (Tab) that scrolls.
 
 use super::widgets::Ctx;
-use crate::analysis::waste::Waste;
+use crate::analysis::waste::{ReclaimableCause, Waste};
 use crate::model::Image;
 use crate::report::human;
 use ratatui::Frame;
@@ -13,18 +13,20 @@ use ratatui::widgets::Paragraph;
 pub struct Summary<'a> {
     pub img: &'a Image,
     pub waste: Option<&'a Waste>,
+    /// Reclaimable bytes by cause, biggest first.
+    pub causes: &'a [ReclaimableCause],
     pub load_failed: bool,
     pub focused: bool,
     /// First row of the file list shown.
     pub scroll: usize,
 }
 
-/// Rows of the file list (for scrolling).
-pub fn list_len(w: &Waste) -> usize {
-    if w.reclaimable_files.is_empty() {
+/// Rows of the list (for scrolling).
+pub fn list_len(w: &Waste, causes: &[ReclaimableCause]) -> usize {
+    if causes.is_empty() {
         w.inefficient_files.len()
     } else {
-        w.reclaimable_files.len()
+        causes.len()
     }
 }
 
@@ -84,21 +86,27 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, s: &Summary) {
                     },
                 ),
             ]));
-            if !w.reclaimable_files.is_empty() {
+            if !s.causes.is_empty() {
                 lines.push(Line::styled(
-                    "Top reclaimable (layer → hidden in):",
+                    "Reclaimable by cause (layer → hidden by):",
                     ctx.theme.header,
                 ));
-                for r in w
-                    .reclaimable_files
+                for c in s
+                    .causes
                     .iter()
                     .skip(s.scroll)
                     .take(area.height.saturating_sub(7) as usize)
                 {
+                    let files = if c.files > 1 {
+                        format!(" ({} files)", c.files)
+                    } else {
+                        String::new()
+                    };
                     lines.push(Line::from(vec![
-                        Span::raw(format!("{:>10}  ", human(r.bytes))),
-                        Span::styled(format!("{}→{} ", r.layer, r.hidden_in), ctx.theme.dim),
-                        Span::raw(r.path.clone()),
+                        Span::raw(format!("{:>10}  ", human(c.bytes))),
+                        Span::styled(format!("{}→{} ", c.layer, c.hidden_in), ctx.theme.dim),
+                        Span::raw(crate::report::escape_controls(&c.path).into_owned()),
+                        Span::styled(files, ctx.theme.dim),
                     ]));
                 }
             } else if !w.inefficient_files.is_empty() {
@@ -113,7 +121,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, s: &Summary) {
                         "{:>10}  x{}  {}",
                         human(r.wasted_bytes),
                         r.count,
-                        r.path
+                        crate::report::escape_controls(&r.path)
                     )));
                 }
             }

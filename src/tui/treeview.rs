@@ -71,7 +71,7 @@ impl Filter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Row {
     pub node: NodeId,
-    pub depth: u16,
+    pub depth: u32,
     /// The path's change in this layer (Unchanged when the layer did not touch it).
     pub change: Change,
     /// Shown only because something below it is.
@@ -129,6 +129,8 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
             }
         }
     }
+    // This layer's own bytes on the changed nodes, then summed up the tree in one
+    // reverse pass (children have larger ids than parents): linear whatever the depth.
     for &c in &tree.layer_changes[layer] {
         let Some(v) = tree.version_in(c, layer) else {
             continue;
@@ -141,16 +143,15 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
         } else {
             0
         };
-        let mut p = c;
-        loop {
-            changed[p as usize] += own;
-            touched[p as usize] = true;
-            if p == ROOT {
-                break;
-            }
-            p = tree.parent(p);
-        }
+        changed[c as usize] += own;
+        touched[c as usize] = true;
     }
+    for id in (1..n).rev() {
+        let p = tree.parent(id as NodeId) as usize;
+        changed[p] += changed[id];
+        touched[p] |= touched[id];
+    }
+    touched[ROOT as usize] |= !tree.layer_changes[layer].is_empty();
     LayerSizes {
         merged,
         changed,
@@ -325,18 +326,29 @@ struct Builder<'a> {
     /// ASCII-lowercased.
     path: Vec<u8>,
     lower: Vec<u8>,
-    kids: Vec<Vec<Kid>>,
+}
+
+/// One directory being visited (an explicit stack: no recursion on tree depth).
+struct Frame {
+    depth: u32,
+    /// Its own name matched the filter (everything below is shown).
+    parent_matched: bool,
+    /// Rows are emitted (false: only finding out whether anything would show).
+    emit: bool,
+    kids: Vec<Kid>,
+    idx: usize,
+    any: bool,
+    done: bool,
+    /// The kid being visited: its row's index, whether it shows, the path length
+    /// before its name.
+    cur_row: usize,
+    cur_visible: bool,
+    cur_plen: usize,
 }
 
 impl Builder<'_> {
-    fn children(&mut self, n: NodeId, depth: usize) -> Vec<Kid> {
-        // Reuse one buffer per depth.
-        let mut kids = if self.kids.len() > depth {
-            std::mem::take(&mut self.kids[depth])
-        } else {
-            Vec::new()
-        };
-        kids.clear();
+    fn children(&self, n: NodeId) -> Vec<Kid> {
+        let mut kids = Vec::new();
         for &c in self.tree.children(n) {
             if let Some(k) = kid(self.tree, c, self.layer, self.opts, self.sizes) {
                 kids.push(k);
@@ -354,14 +366,61 @@ impl Builder<'_> {
         kids
     }
 
-    /// Emit rows for the children of `n`; returns whether anything was (or, when not
-    /// emitting, would be) shown.
-    fn visit(&mut self, n: NodeId, depth: u16, parent_matched: bool, emit: bool) -> bool {
+    fn frame(&self, n: NodeId, depth: u32, parent_matched: bool, emit: bool) -> Frame {
+        Frame {
+            depth,
+            parent_matched,
+            emit,
+            kids: self.children(n),
+            idx: 0,
+            any: false,
+            done: false,
+            cur_row: 0,
+            cur_visible: false,
+            cur_plen: 0,
+        }
+    }
+
+    /// The current kid of `f` is done; `below`: something under it shows.
+    fn finish_kid(&mut self, f: &mut Frame, below: bool) {
+        if self.opts.filter.is_some() {
+            self.path.truncate(f.cur_plen);
+            self.lower.truncate(f.cur_plen);
+        }
+        if f.cur_visible || below {
+            f.any = true;
+            if !f.emit {
+                // Only asked whether anything shows: it does.
+                f.done = true;
+            }
+        } else if f.emit {
+            self.out.truncate(f.cur_row);
+        }
+        f.idx += 1;
+    }
+
+    /// Emit rows for the children of `root`, depth first.
+    fn run(&mut self, root: NodeId) {
         let filtering = self.opts.filter.is_some();
         let restricted = filtering || self.opts.hidden.iter().any(|h| *h);
-        let kids = self.children(n, depth as usize);
-        let mut any = false;
-        for k in &kids {
+        let mut stack = vec![self.frame(root, 0, false, true)];
+        loop {
+            let top = stack.len() - 1;
+            if stack[top].done || stack[top].idx >= stack[top].kids.len() {
+                let f = stack.pop().expect("not empty");
+                match stack.last_mut() {
+                    Some(parent) => {
+                        let mut parent = std::mem::replace(parent, self.frame_placeholder());
+                        self.finish_kid(&mut parent, f.any);
+                        *stack.last_mut().expect("not empty") = parent;
+                    }
+                    None => return,
+                }
+                continue;
+            }
+            let f = &stack[top];
+            let k = f.kids[f.idx];
+            let (depth, parent_matched, emit) = (f.depth, f.parent_matched, f.emit);
             let plen = self.path.len();
             let mut matches = false;
             if filtering {
@@ -395,33 +454,39 @@ impl Builder<'_> {
                     size: k.size,
                 });
             }
-            let mut below = false;
+            let f = &mut stack[top];
+            f.cur_row = row_at;
+            f.cur_visible = visible;
+            f.cur_plen = plen;
             if k.is_dir && (expanded || restricted) {
-                below = self.visit(
+                let child = self.frame(
                     k.node,
                     depth + 1,
                     filtering && (parent_matched || matches),
                     emit && expanded,
                 );
-            }
-            if filtering {
-                self.path.truncate(plen);
-                self.lower.truncate(plen);
-            }
-            if visible || below {
-                any = true;
-                if !emit {
-                    break;
-                }
-            } else if emit {
-                self.out.truncate(row_at);
+                stack.push(child);
+            } else {
+                let mut f = std::mem::replace(&mut stack[top], self.frame_placeholder());
+                self.finish_kid(&mut f, false);
+                stack[top] = f;
             }
         }
-        if self.kids.len() <= depth as usize {
-            self.kids.resize_with(depth as usize + 1, Vec::new);
+    }
+
+    fn frame_placeholder(&self) -> Frame {
+        Frame {
+            depth: 0,
+            parent_matched: false,
+            emit: false,
+            kids: Vec::new(),
+            idx: 0,
+            any: false,
+            done: false,
+            cur_row: 0,
+            cur_visible: false,
+            cur_plen: 0,
         }
-        self.kids[depth as usize] = kids;
-        any
     }
 }
 
@@ -446,22 +511,21 @@ pub fn build_rows(
         out: Vec::new(),
         path: Vec::new(),
         lower: Vec::new(),
-        kids: Vec::new(),
     };
-    b.visit(ROOT, 0, false, true);
+    b.run(ROOT);
     let mut rows = b.out;
     // Last-sibling flags and guide bits.
-    let mut later_sibling = vec![false; 1];
+    // later_sibling[d]: a row at depth d follows under the same parent. Deeper entries
+    // belong to subtrees already passed: dropped (amortised O(1) per row).
+    let mut later_sibling: Vec<bool> = Vec::new();
     for r in rows.iter_mut().rev() {
         let d = r.depth as usize;
-        if later_sibling.len() <= d + 1 {
-            later_sibling.resize(d + 2, false);
+        later_sibling.truncate(d + 1);
+        if later_sibling.len() <= d {
+            later_sibling.resize(d + 1, false);
         }
         r.last = !later_sibling[d];
         later_sibling[d] = true;
-        for x in later_sibling.iter_mut().skip(d + 1) {
-            *x = false;
-        }
     }
     let mut open: u64 = 0;
     for r in rows.iter_mut() {

@@ -103,10 +103,16 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
             .map(|(_, c)| c),
         waste: app.waste.as_ref(),
         shared: &app.shared,
+        findings: app
+            .dockerfile
+            .as_ref()
+            .map(|d| &d.findings[..])
+            .unwrap_or(&[]),
     };
     let summary = |focused| super::summary::Summary {
         img,
         waste: app.waste.as_ref(),
+        causes: &app.causes,
         load_failed: app.load_error.is_some(),
         focused,
         scroll: app.summary_scroll,
@@ -117,6 +123,16 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
         focused,
         load_failed: app.load_error.is_some(),
     };
+    let dockerfile = |focused| super::dockerfile::DockerfileView {
+        img,
+        waste: app.waste.as_ref(),
+        selected: app
+            .dockerfile
+            .as_ref()
+            .zip(app.layers.selected())
+            .and_then(|(d, r)| d.instruction_of_row(r)),
+        focused,
+    };
     if a.compact {
         match app.focus {
             Pane::Layers => {
@@ -124,19 +140,22 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
                 super::details::draw(f, a.details, ctx, &details);
             }
             Pane::Image => super::summary::draw(f, a.image, ctx, &summary(true)),
+            Pane::Dockerfile => {
+                if let Some(d) = &app.dockerfile {
+                    super::dockerfile::draw(f, a.dockerfile, ctx, d, &dockerfile(true));
+                }
+            }
             Pane::Tree => super::files::draw(f, a.tree, ctx, &app.files, &files(true)),
         }
     } else {
-        super::layers::draw(
-            f,
-            a.layers,
-            ctx,
-            img,
-            &app.layers,
-            app.focus == Pane::Layers,
-        );
+        let focused = app.focus == Pane::Layers;
+        super::layers::draw(f, a.layers, ctx, img, &app.layers, focused);
         super::details::draw(f, a.details, ctx, &details);
         super::summary::draw(f, a.image, ctx, &summary(false));
+        if let Some(d) = &app.dockerfile {
+            let focused = app.focus == Pane::Dockerfile;
+            super::dockerfile::draw(f, a.dockerfile, ctx, d, &dockerfile(focused));
+        }
         super::files::draw(f, a.tree, ctx, &app.files, &files(app.focus == Pane::Tree));
     }
 }
@@ -343,19 +362,25 @@ pub fn footer_hints(app: &App, ctx: Ctx) -> (Vec<(String, String)>, usize) {
             }
             let mut h = Vec::new();
             let compact = app.areas().compact;
-            let next = app.focus.next(compact, false);
+            let next = app.focus.next(compact, app.dockerfile.is_some(), false);
             let name = |p: Pane| match p {
                 Pane::Layers => "layers",
                 Pane::Image => "image",
+                Pane::Dockerfile => "Dockerfile",
                 Pane::Tree => "files",
             };
             h.push((km.label(Action::NextPane), name(next).to_string()));
             match app.focus {
                 Pane::Layers => {
                     h.push(move_hint("layer"));
-                    h.extend(ctx.hints(&[Action::ToggleChanges, Action::Diff, Action::Picker]));
+                    h.extend(ctx.hints(&[Action::ToggleChanges]));
+                    if app.daemon {
+                        // Both need images from the daemon.
+                        h.extend(ctx.hints(&[Action::Diff, Action::Picker]));
+                    }
                 }
                 Pane::Image => h.push(move_hint("scroll")),
+                Pane::Dockerfile => h.push(move_hint("line (selects its layer)")),
                 Pane::Tree => {
                     h.extend(ctx.hints(&[
                         Action::Preview,
