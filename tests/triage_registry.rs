@@ -532,6 +532,11 @@ fn registry_errors_are_one_line_exit_2() {
     assert_read_only(&reg);
 }
 
+const SECRET_DOCKERFILE: &str = "FROM layerlens-test/busybox:base\n\
+COPY credentials /root/.aws/credentials\n\
+RUN rm /root/.aws/credentials\n\
+COPY app.env /app/.env\n";
+
 #[test]
 fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
     require_docker!();
@@ -541,10 +546,7 @@ fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
     let env = "DATABASE_PASSWORD=correct-horse-battery-staple\n";
     let img = common::build_image(
         "layerlens-test/triage-secret:1",
-        "FROM layerlens-test/busybox:base\n\
-         COPY credentials /root/.aws/credentials\n\
-         RUN rm /root/.aws/credentials\n\
-         COPY app.env /app/.env\n",
+        SECRET_DOCKERFILE,
         &[
             ("credentials", creds.as_bytes()),
             ("app.env", env.as_bytes()),
@@ -595,6 +597,56 @@ fn a_secret_deleted_in_a_later_layer_is_found_and_redacted() {
     assert_eq!(dotenv.len(), 1, "{v:#}");
     assert_eq!(dotenv[0]["visible"], true);
     assert_eq!(dotenv[0]["layer"], 3);
+    // With the Dockerfile, each secret names the line that put it there; the advice
+    // (layerlens advise) and its gate come along.
+    let dir = tempfile::tempdir().unwrap();
+    let df = dir.path().join("Dockerfile");
+    std::fs::write(&df, SECRET_DOCKERFILE).unwrap();
+    let dfs = df.to_str().unwrap();
+    let v = triage_json(&[&img, "--dockerfile", dfs]);
+    let lines: Vec<(String, u64)> = v["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["path"].as_str().unwrap().to_string(),
+                s["dockerfile"]["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        lines.contains(&("/root/.aws/credentials".into(), 2)),
+        "{lines:?}"
+    );
+    assert!(lines.contains(&("/app/.env".into(), 4)), "{lines:?}");
+    let findings = v["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "cleanup-in-later-layer" && f["layer"] == 1),
+        "{v:#}"
+    );
+    let advice = v["advice_bytes"].as_u64().unwrap();
+    assert!(advice > 0);
+    let limit = format!("advice-bytes={}", advice - 1);
+    let args = ["triage", img.as_str(), "--fail-on", limit.as_str()];
+    let out = common::layerlens(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        common::describe_output(&args, &out)
+    );
+    let limit = format!("advice-bytes={advice}");
+    let args = ["triage", img.as_str(), "--fail-on", limit.as_str()];
+    let out = common::layerlens(&args);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        common::describe_output(&args, &out)
+    );
     // --fail-on secrets turns them into exit 1.
     let args = ["triage", img.as_str(), "--fail-on", "secrets"];
     let out = common::layerlens(&args);

@@ -373,6 +373,8 @@ pub enum FailRule {
     PullBytes(u64),
     /// Monthly egress cost above the limit (money).
     EgressCost(f64),
+    /// Bytes the advice findings would remove above the limit.
+    AdviceBytes(u64),
 }
 
 impl std::fmt::Display for FailRule {
@@ -382,6 +384,7 @@ impl std::fmt::Display for FailRule {
             FailRule::UploadBytes(n) => write!(f, "upload-bytes={n}"),
             FailRule::PullBytes(n) => write!(f, "pull-bytes={n}"),
             FailRule::EgressCost(c) => write!(f, "egress-cost={c}"),
+            FailRule::AdviceBytes(n) => write!(f, "advice-bytes={n}"),
         }
     }
 }
@@ -395,12 +398,36 @@ pub struct Triage {
     pub pull: Option<PullPlan>,
     pub egress: Option<Egress>,
     pub secrets: Vec<crate::analysis::secrets::Secret>,
+    /// What would shrink the image (`layerlens advise`), biggest first.
+    pub findings: Vec<crate::analysis::advice::Finding>,
+    /// Bytes the findings would remove (cache-order and base-image excluded).
+    pub advice_bytes: u64,
+    /// The waste figures of `report`.
+    pub waste: WasteFigures,
     /// The `--fail-on` rules checked.
     pub fail_on: Vec<String>,
     /// `--fail-on` rules that were hit, as sentences.
     pub failures: Vec<String>,
     /// What could not be planned, and why.
     pub notes: Vec<String>,
+}
+
+/// The waste figures a triage repeats from `report`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct WasteFigures {
+    pub efficiency: f64,
+    pub wasted_bytes: u64,
+    pub reclaimable_bytes: u64,
+}
+
+impl WasteFigures {
+    pub fn of(w: &crate::analysis::waste::Waste) -> WasteFigures {
+        WasteFigures {
+            efficiency: w.efficiency,
+            wasted_bytes: w.wasted_bytes,
+            reclaimable_bytes: w.reclaimable_bytes,
+        }
+    }
 }
 
 /// What an egress estimate needs.
@@ -421,6 +448,8 @@ pub fn triage(
     bandwidth_bits_per_second: f64,
     egress_params: Option<EgressParams>,
     secrets: Vec<crate::analysis::secrets::Secret>,
+    findings: Vec<crate::analysis::advice::Finding>,
+    waste: WasteFigures,
     rules: &[FailRule],
     notes: Vec<String>,
 ) -> Triage {
@@ -438,6 +467,9 @@ pub fn triage(
         pull,
         egress,
         secrets,
+        advice_bytes: crate::analysis::advice::removable_bytes(&findings),
+        findings,
+        waste,
         fail_on: rules.iter().map(FailRule::to_string).collect(),
         failures: Vec::new(),
         notes,
@@ -482,6 +514,14 @@ pub fn evaluate(t: &Triage, rules: &[FailRule]) -> Vec<String> {
                             e.cost_per_month
                         ));
                     }
+                }
+            }
+            FailRule::AdviceBytes(max) => {
+                if t.advice_bytes > *max {
+                    out.push(format!(
+                        "advice-bytes: the advice would remove {} bytes (limit {max})",
+                        t.advice_bytes
+                    ));
                 }
             }
             _ => {}

@@ -46,6 +46,8 @@ pub struct Secret {
     pub visible: bool,
     /// The instruction that made the layer.
     pub created_by: String,
+    /// Its Dockerfile line, with `--dockerfile`.
+    pub dockerfile: Option<crate::dockerfile::map::Location>,
 }
 
 const SYSTEM_PREFIXES: &[&str] = &[
@@ -306,6 +308,7 @@ pub fn scan(c: &Candidate, head: &[u8]) -> Vec<Secret> {
                 redacted,
                 visible: false,
                 created_by: String::new(),
+                dockerfile: None,
             });
         }
     };

@@ -52,8 +52,11 @@ pub struct TriageArgs {
     /// Egress price (0.09/GB; GB = 10^9 bytes).
     #[arg(long, default_value = "0.09/GB", value_name = "PRICE")]
     pub egress_price: String,
+    /// The Dockerfile the image was built from: advice and secrets name its lines.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<PathBuf>,
     /// Exit 1 when one is hit: secrets, upload-bytes=SIZE, pull-bytes=SIZE,
-    /// egress-cost=AMOUNT (comma-separated).
+    /// egress-cost=AMOUNT, advice-bytes=SIZE (comma-separated).
     #[arg(long, value_name = "RULES")]
     pub fail_on: Option<String>,
     #[arg(long, value_enum, default_value_t = TriageFormat::Text)]
@@ -85,6 +88,7 @@ pub fn parse_fail_on(s: &str) -> Result<Vec<FailRule>> {
             "secrets" | "secret" => FailRule::Secrets,
             "upload-bytes" => FailRule::UploadBytes(size(v)?),
             "pull-bytes" => FailRule::PullBytes(size(v)?),
+            "advice-bytes" => FailRule::AdviceBytes(size(v)?),
             "egress-cost" => {
                 let v = v.ok_or_else(|| Error::usage("--fail-on egress-cost needs an amount: egress-cost=100"))?;
                 FailRule::EgressCost(v.trim_start_matches('$').parse().map_err(|_| {
@@ -93,7 +97,7 @@ pub fn parse_fail_on(s: &str) -> Result<Vec<FailRule>> {
             }
             other => {
                 return Err(Error::usage(format!(
-                    "--fail-on: unknown rule {:?} (expected secrets, upload-bytes=SIZE, pull-bytes=SIZE, egress-cost=AMOUNT)",
+                    "--fail-on: unknown rule {:?} (expected secrets, upload-bytes=SIZE, pull-bytes=SIZE, egress-cost=AMOUNT, advice-bytes=SIZE)",
                     report::escape_controls(other)
                 )));
             }
@@ -311,6 +315,7 @@ impl TriageArgs {
             nodes: 1,
             deploys_per_day: "1".into(),
             egress_price: "0.09/GB".into(),
+            dockerfile: None,
             fail_on: None,
             format: TriageFormat::Text,
             output: None,
@@ -374,7 +379,18 @@ pub fn compute(
             (None, None)
         }
     };
-    let secrets = find_secrets(src, img, &mut notes);
+    let w = crate::analysis::waste::analyze(img);
+    let mapped = crate::report::dockerfile::map_dockerfile(img, args.dockerfile.as_deref())?;
+    let findings = crate::analysis::advice::analyze(img, &w, mapped.as_ref().map(|m| m.with()));
+    let mut secrets = find_secrets(src, img, &mut notes);
+    if let Some(m) = &mapped {
+        for s in &mut secrets {
+            s.dockerfile = m
+                .mapping
+                .instruction_of_layer(img, s.layer)
+                .map(|i| crate::dockerfile::map::location(&m.df, i));
+        }
+    }
     Ok(push::triage(
         image_info(img),
         plan,
@@ -386,6 +402,8 @@ pub fn compute(
             price_per_gb: price,
         }),
         secrets,
+        findings,
+        push::WasteFigures::of(&w),
         &rules,
         notes,
     ))
@@ -396,6 +414,9 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
     // Bad flags are reported before the (slow) load.
     if let Some(s) = &args.fail_on {
         parse_fail_on(s)?;
+    }
+    if let Some(p) = &args.dockerfile {
+        crate::dockerfile::load(p)?;
     }
     for (flag, ok) in [
         ("--bandwidth", parse_bandwidth(&args.bandwidth).is_some()),

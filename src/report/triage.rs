@@ -133,6 +133,33 @@ fn summary(t: &Triage) -> Vec<(String, String)> {
             ),
         ));
     }
+    rows.push((
+        "Waste".into(),
+        format!(
+            "efficiency {:.1} %, {} reclaimable (stored but hidden by later layers), dive's wasted {}",
+            t.waste.efficiency * 100.0,
+            human(t.waste.reclaimable_bytes),
+            human(t.waste.wasted_bytes)
+        ),
+    ));
+    rows.push((
+        "Advice".into(),
+        match t.findings.first() {
+            None => "nothing found".into(),
+            Some(f) => format!(
+                "{} finding(s), {} removable; biggest: {} ({}, layer {}{})",
+                t.findings.len(),
+                human(t.advice_bytes),
+                f.rule,
+                human(f.bytes),
+                f.layer,
+                f.dockerfile
+                    .as_ref()
+                    .map(|l| format!(", {}:{}", l.path, l.line))
+                    .unwrap_or_default()
+            ),
+        },
+    ));
     let visible = t.secrets.iter().filter(|s| s.visible).count();
     rows.push((
         "Secrets".into(),
@@ -225,6 +252,23 @@ pub fn render_text(t: &Triage) -> String {
             ));
         }
     }
+    if !t.findings.is_empty() {
+        out.push_str("\nAdvice (`layerlens advise` for all of it)\n");
+        for f in t.findings.iter().take(5) {
+            let at = f
+                .dockerfile
+                .as_ref()
+                .map(|l| format!("{}:{}", l.path, l.line))
+                .unwrap_or_else(|| format!("layer {}", f.layer));
+            out.push_str(&format!(
+                "  {:>11}  {:<26} {}  {}\n",
+                human(f.bytes),
+                f.rule,
+                escape_controls(&at),
+                truncate(&f.message, 80)
+            ));
+        }
+    }
     if !t.secrets.is_empty() {
         out.push_str("\nSecrets that would ship (values redacted)\n");
         for s in &t.secrets {
@@ -239,7 +283,10 @@ pub fn render_text(t: &Triage) -> String {
                 } else {
                     "deleted later, still in the layer blob"
                 },
-                truncate(&s.created_by, 90)
+                match &s.dockerfile {
+                    Some(l) => format!("{}:{}", escape_controls(&l.path), l.line),
+                    None => truncate(&s.created_by, 90),
+                }
             ));
         }
     }
