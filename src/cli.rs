@@ -18,7 +18,7 @@ use std::sync::Arc;
     version,
     about = "Explain Docker images layer by layer: what each Dockerfile line costs, what is wasted, what changed.",
     after_help = "IMAGE is a daemon reference (name:tag, id, digest), docker://REF, docker-archive:PATH[:TAG], \
-oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path to an archive or OCI layout.\n\
+oci:DIR[:TAG], oci-archive:PATH[:TAG], registry://HOST/REPO[:TAG|@DIGEST], or a path to an archive or OCI layout.\n\
 Without a command, opens the interactive explorer (the bundled sample image when no IMAGE is given and no daemon answers).\n\
 Exit codes: 0 success, 1 a CI rule failed, 2 usage or load error."
 )]
