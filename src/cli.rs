@@ -1,5 +1,7 @@
 //! Command-line interface: argument parsing and the headless commands.
 
+pub mod triage;
+
 use crate::analysis::waste;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::Image;
@@ -16,7 +18,7 @@ use std::sync::Arc;
     version,
     about = "Explain Docker images layer by layer: what each Dockerfile line costs, what is wasted, what changed.",
     after_help = "IMAGE is a daemon reference (name:tag, id, digest), docker://REF, docker-archive:PATH[:TAG], \
-oci:DIR[:TAG], oci-archive:PATH[:TAG], or a path to an archive or OCI layout.\n\
+oci:DIR[:TAG], oci-archive:PATH[:TAG], registry://HOST/REPO[:TAG|@DIGEST], or a path to an archive or OCI layout.\n\
 Without a command, opens the interactive explorer (the bundled sample image when no IMAGE is given and no daemon answers).\n\
 Exit codes: 0 success, 1 a CI rule failed, 2 usage or load error."
 )]
@@ -37,6 +39,9 @@ pub struct Global {
     /// Platform to pick from a multi-platform index (OS/ARCH[/VARIANT]); default: the host's.
     #[arg(long, global = true, value_name = "OS/ARCH")]
     pub platform: Option<String>,
+    /// Reach this registry (HOST[:PORT]) over plain HTTP; loopback always is. Repeatable.
+    #[arg(long, global = true, value_name = "HOST")]
+    pub insecure_registry: Vec<String>,
     /// Never show a progress bar.
     #[arg(long, global = true)]
     pub quiet: bool,
@@ -151,6 +156,10 @@ pub enum Command {
         #[arg(long, value_name = "SIZE")]
         highest_advice_bytes: Option<String>,
     },
+    /// Before `docker push`: what the push uploads (per layer: exists, mount, upload),
+    /// what nodes pull and what the egress costs, and which secrets would ship.
+    /// Read-only: only GET and HEAD reach the registry. Exit 1 when a --fail-on rule is hit.
+    Triage(triage::TriageArgs),
 }
 
 /// `:NEWTAG` means "the repository of A, tag NEWTAG" (A must be a daemon reference).
@@ -212,6 +221,16 @@ pub fn load_image_cached(
     global: &Global,
     cache: Option<source::LayerCache>,
 ) -> Result<Image> {
+    load_image_with(reference, global, cache, false)
+}
+
+/// Same; `keep_export` keeps a daemon export for later reads of layer bytes.
+pub fn load_image_with(
+    reference: &str,
+    global: &Global,
+    cache: Option<source::LayerCache>,
+    keep_export: bool,
+) -> Result<Image> {
     let src = ImageSource::parse(reference)?;
     let platform = global
         .platform
@@ -223,7 +242,7 @@ pub fn load_image_cached(
         platform,
         progress: Some(progress.clone()),
         cache,
-        keep_export: false,
+        keep_export,
     };
     if let ImageSource::DockerArchive(p, _) | ImageSource::OciArchive(p, _) = &src {
         if let Ok(md) = std::fs::metadata(p) {
@@ -284,6 +303,7 @@ fn write_stdout(s: &str) -> Result<()> {
 /// Run a headless command; returns the process exit code.
 pub fn run_command(cmd: Command, global: &Global) -> Result<i32> {
     match cmd {
+        Command::Triage(args) => triage::run(args, global),
         Command::Report {
             image,
             format,
@@ -645,6 +665,7 @@ pub fn dispatch(args: Cli) -> Result<i32> {
     }
     let mode: crate::source::DaemonRead = args.global.daemon_read.parse()?;
     crate::source::set_daemon_read(mode);
+    crate::source::registry::add_insecure_registries(&args.global.insecure_registry);
     let platform = |g: &Global| -> Result<Option<crate::source::layout::Platform>> {
         g.platform
             .as_deref()

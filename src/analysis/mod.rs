@@ -3,4 +3,6 @@
 pub mod advice;
 pub mod cache;
 pub mod diff;
+pub mod push;
+pub mod secrets;
 pub mod waste;

@@ -9,6 +9,7 @@ pub mod json;
 pub mod markdown;
 pub mod sarif;
 pub mod text;
+pub mod triage;
 
 use humansize::{BINARY, format_size};
 

@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod docker_store;
 pub mod layout;
 pub mod read;
+pub mod registry;
 pub mod spool;
 pub mod store;
 pub mod tarsplit;
@@ -31,6 +32,8 @@ pub enum ImageSource {
     OciDir(PathBuf, Option<String>),
     /// A tar of an OCI image layout, optionally selecting a ref name.
     OciArchive(PathBuf, Option<String>),
+    /// An image in a registry, `HOST/REPO[:TAG|@DIGEST]` (written `registry://…`).
+    Registry(String),
 }
 
 impl ImageSource {
@@ -51,6 +54,10 @@ impl ImageSource {
                 ));
             }
             return Ok(ImageSource::Daemon(r.to_string()));
+        }
+        if let Some(r) = s.strip_prefix("registry://") {
+            registry::RegistryRef::parse(r)?;
+            return Ok(ImageSource::Registry(r.to_string()));
         }
         for (prefix, kind) in [("docker-archive:", 0), ("oci-archive:", 1), ("oci:", 2)] {
             if let Some(rest) = s.strip_prefix(prefix) {
@@ -221,6 +228,7 @@ pub fn load_with(
 ) -> Result<()> {
     match src {
         ImageSource::Daemon(r) => load_daemon(r, reference, opts, on),
+        ImageSource::Registry(r) => load_registry(r, reference, opts, on),
         ImageSource::DockerArchive(path, sel) | ImageSource::OciArchive(path, sel) => {
             check_file(path)?;
             let store = TarFileStore::open(path)?;
@@ -244,6 +252,36 @@ pub fn load_with(
             })
         }
     }
+}
+
+/// An image straight from a registry: manifest (platform picked), config, then each
+/// layer blob streamed and digest-verified as it is parsed.
+fn load_registry(
+    r: &str,
+    reference: &str,
+    opts: &LoadOptions,
+    on: &mut dyn FnMut(LoadEvent),
+) -> Result<()> {
+    let rref = registry::RegistryRef::parse(r)?;
+    let reg = Arc::new(registry::Registry::new(&rref.registry)?);
+    let resolved = registry::load::resolve(&reg, &rref, opts.platform.as_ref())?;
+    let plan = registry::load::plan(&rref, &resolved);
+    if let Some(p) = &opts.progress {
+        let total: u64 = plan.layers.iter().filter_map(|l| l.size).sum();
+        p.total.store(total, std::sync::atomic::Ordering::Relaxed);
+    }
+    let store = registry::load::RegistryStore {
+        reg,
+        repository: rref.repository.clone(),
+    };
+    let via = format!("registry {}", rref.registry);
+    load_plan(&store, plan, reference, opts, &mut |ev| match ev {
+        LoadEvent::Meta(mut m) => {
+            m.loaded_via = via.clone();
+            on(LoadEvent::Meta(m))
+        }
+        other => on(other),
+    })
 }
 
 /// An OCI layout names its image by a bare tag (`latest`): say whose, `PATH:latest`.
@@ -625,6 +663,7 @@ pub fn precheck(reference: &str) -> Result<()> {
             }
             Ok(())
         }
+        ImageSource::Registry(_) => Ok(()),
         ImageSource::Daemon(r) => match daemon::describe_image(&r) {
             Ok(_) => Ok(()),
             Err(e) if e.kind == ErrorKind::NotFound && looks_like_a_file(&r) => {

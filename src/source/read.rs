@@ -46,6 +46,9 @@ pub fn scan_layer(
             let raw = store.open_raw(blob)?;
             scan_blob(raw, wanted, on)
         }
+        ImageSource::Registry(r) => {
+            scan_blob(super::registry::load::open_blob(r, blob)?, wanted, on)
+        }
         ImageSource::Daemon(r) => {
             // The export kept from loading the image: read it like an archive.
             if let Some((_, path)) = super::spool::lookup(r) {

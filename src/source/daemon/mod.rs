@@ -176,6 +176,31 @@ pub fn list_images() -> Result<Vec<ImageSummary>> {
     })
 }
 
+/// Local images that were pushed or pulled (they have `RepoDigests`), with their layers:
+/// where the daemon learnt compressed digests (for the push plan).
+pub fn pushed_images() -> Result<Vec<crate::source::registry::facts::LocalPushed>> {
+    let host = current_host()?;
+    block_on(async move {
+        let docker = connect(&host).await?;
+        let summaries = docker
+            .list_images(None::<ListImagesOptions>)
+            .await
+            .map_err(|e| map_error(e, &host, Op::List))?;
+        let mut out = Vec::new();
+        for s in summaries.into_iter().filter(|s| !s.repo_digests.is_empty()) {
+            let Ok(inspect) = docker.inspect_image(&s.id).await else {
+                continue;
+            };
+            out.push(crate::source::registry::facts::LocalPushed {
+                name: s.repo_tags.first().cloned().unwrap_or_else(|| s.id.clone()),
+                diff_ids: inspect.root_fs.and_then(|r| r.layers).unwrap_or_default(),
+                repo_digests: s.repo_digests,
+            });
+        }
+        Ok(out)
+    })
+}
+
 /// One row of `docker history`, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryRow {
