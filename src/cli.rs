@@ -30,6 +30,10 @@ pub struct Cli {
     /// The Dockerfile the image was built from: layers are shown beside its lines.
     #[arg(long, value_name = "PATH")]
     pub dockerfile: Option<PathBuf>,
+    /// Where the image would be pushed: the explorer's triage (`t`) plans that push and
+    /// the layers pane marks what uploads.
+    #[arg(long = "to", value_name = "[HOST/]REPO[:TAG]")]
+    pub push_to: Option<String>,
     #[command(flatten)]
     pub global: Global,
 }
@@ -703,11 +707,14 @@ pub fn dispatch(args: Cli) -> Result<i32> {
         Some(cmd) => run_command(cmd, &args.global),
         None => {
             let p = platform(&args.global)?;
-            crate::tui::run_with(
+            crate::tui::run_opts(
                 crate::tui::Start::Image(args.image.clone()),
                 p,
                 sample_path(),
-                args.dockerfile.clone(),
+                crate::tui::Options {
+                    dockerfile: args.dockerfile.clone(),
+                    push_to: args.push_to.clone(),
+                },
             )
         }
     }

@@ -495,3 +495,12 @@ fn explorer_dockerfile_that_cannot_be_read() {
     assert!(err.contains("no/such/Dockerfile"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// `triage` of an archive named with its transport (as the explorer passes it) has no
+/// push target, and is not an error.
+#[test]
+fn triage_of_an_archive_reference() {
+    let (code, out, err) = run(&["triage", "docker-archive:assets/sample.tar"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("no push target"), "{out}");
+}

@@ -1669,3 +1669,76 @@ fn the_dockerfile_pane_is_reachable_in_a_small_terminal() {
     press(&mut app, KeyCode::Tab);
     assert_eq!(app.focus, Pane::Tree);
 }
+
+#[test]
+fn t_opens_the_triage_and_the_layers_pane_marks_what_uploads() {
+    use layerlens::analysis::push::{Action as Push, PushLayer, PushPlan};
+    let mut app = sample_app();
+    let cmds = ch(&mut app, 't');
+    assert_eq!(
+        cmds,
+        vec![Cmd::Triage {
+            generation: app.generation
+        }]
+    );
+    assert!(matches!(app.overlay, Some(Overlay::Triage { .. })));
+    assert!(screen_text(&app).contains("measuring what a push uploads"));
+    // The job's answer: the real computation on the sample, with a push plan.
+    let src = ImageSource::parse(SAMPLE).unwrap();
+    let img = app.image().unwrap();
+    let args = layerlens::cli::triage::TriageArgs::for_image(SAMPLE);
+    let mut t = layerlens::cli::triage::compute(&args, &src, img, None).unwrap();
+    let actions = [
+        Push::Exists,
+        Push::Exists,
+        Push::Mount,
+        Push::Upload,
+        Push::Upload,
+    ];
+    t.push = Some(PushPlan {
+        registry: "registry.example".into(),
+        repository: "team/app".into(),
+        tag: "2".into(),
+        layers: actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| PushLayer {
+                index: i,
+                diff_id: img.layers[i].diff_id.clone(),
+                digest: None,
+                action: *a,
+                from: (*a == Push::Mount).then(|| "team/base".to_string()),
+                bytes: if *a == Push::Upload { 1000 } else { 0 },
+                blob_size: 1000,
+            })
+            .collect(),
+        upload_layers: 2,
+        upload_bytes: 2000,
+        exists_layers: 2,
+        mount_layers: 1,
+        seconds: 0.1,
+        bandwidth_bits_per_second: 1e8,
+    });
+    app.update(Msg::Triage {
+        generation: app.generation,
+        result: Ok(Box::new(t)),
+    });
+    let s = screen_text(&app);
+    assert!(
+        s.contains("Before you push") && s.contains("Secrets"),
+        "{s}"
+    );
+    // `t` again (or Esc) closes it; the layers pane marks each layer's push action.
+    ch(&mut app, 't');
+    assert!(app.overlay.is_none());
+    let s = screen_text(&app);
+    for (l, mark) in [(0, "="), (2, "⇢"), (3, "↑"), (4, "↑")] {
+        assert!(
+            s.lines()
+                .any(|line| line.contains(&format!("│  {l}{mark} "))),
+            "layer {l} not marked {mark}:\n{s}"
+        );
+    }
+    // Asked again: shown at once, no second job.
+    assert!(ch(&mut app, 't').is_empty());
+}

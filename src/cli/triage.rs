@@ -118,14 +118,17 @@ fn target(args: &TriageArgs, img: &Image) -> Result<Option<Target>> {
     let name = match &args.to {
         Some(t) => t.trim_start_matches("registry://").to_string(),
         None => {
-            let named = img
-                .repo_tags
-                .iter()
-                .chain(std::iter::once(&args.image))
-                .find(|t| {
-                    let (host, _) = registry_of(t);
-                    host != "docker.io" && t.contains('/')
-                });
+            // The image argument names a registry only when it is a daemon or registry
+            // reference, not an archive or layout path (`docker-archive:x.tar`).
+            let image_ref = matches!(
+                crate::source::ImageSource::parse(&args.image),
+                Ok(crate::source::ImageSource::Daemon(_) | crate::source::ImageSource::Registry(_))
+            )
+            .then_some(&args.image);
+            let named = img.repo_tags.iter().chain(image_ref).find(|t| {
+                let (host, _) = registry_of(t);
+                host != "docker.io" && t.contains('/')
+            });
             match named {
                 Some(n) => n.trim_start_matches("docker://").to_string(),
                 None => return Ok(None),

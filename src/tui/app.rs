@@ -40,6 +40,10 @@ pub enum Overlay {
         scroll: usize,
     },
     Preview(Preview),
+    /// The triage of the open image.
+    Triage {
+        scroll: usize,
+    },
     ConfirmOverwrite {
         dest: std::path::PathBuf,
         node: NodeId,
@@ -106,6 +110,11 @@ pub struct App {
     pub input: Option<Input>,
     pub overlay: Option<Overlay>,
     pub status: Option<Status>,
+    /// Where a push would go (`--to`), for the triage.
+    pub triage_to: Option<String>,
+    /// The triage of the open image: None until asked; `Err` when it failed.
+    pub triage: Option<Result<Box<crate::analysis::push::Triage>, String>>,
+    pub triage_loading: bool,
     /// Token of the latest preview request: older answers are dropped.
     pub preview_token: u64,
     pub quit: bool,
@@ -147,6 +156,9 @@ impl App {
             input: None,
             overlay: None,
             status: None,
+            triage_to: None,
+            triage: None,
+            triage_loading: false,
             preview_token: 0,
             quit: false,
         }
@@ -197,6 +209,8 @@ impl App {
             d.findings.clear();
         }
         self.df_synced_row = None;
+        self.triage = None;
+        self.triage_loading = false;
         self.overlay = None;
         self.screen = Screen::Explorer;
         vec![Cmd::Load {
@@ -448,6 +462,14 @@ impl App {
                         };
                     }
                 }
+                Vec::new()
+            }
+            Msg::Triage { generation, result } => {
+                if generation != self.generation {
+                    return Vec::new();
+                }
+                self.triage_loading = false;
+                self.triage = Some(result.map_err(|e| e.message));
                 Vec::new()
             }
             Msg::Extracted(r) => {
@@ -707,6 +729,19 @@ impl App {
                 self.picker.loading = true;
                 return vec![Cmd::ListImages];
             }
+            Action::Triage => {
+                if self.loaded.is_none() {
+                    self.set_status("the image is still loading: triage when it is loaded", true);
+                    return Vec::new();
+                }
+                self.overlay = Some(Overlay::Triage { scroll: 0 });
+                if self.triage.is_none() && !self.triage_loading {
+                    self.triage_loading = true;
+                    return vec![Cmd::Triage {
+                        generation: self.generation,
+                    }];
+                }
+            }
             Action::Picker => {
                 if self.daemon {
                     self.picker.purpose = PickerPurpose::Open;
@@ -859,6 +894,7 @@ impl App {
         // The keys that opened an overlay close it too (help, preview).
         let reopen = match (&o, self.keymap.action_in(self.under_overlay(), &k)) {
             (Overlay::Help { .. }, Some(Action::Help | Action::PickerHelp)) => true,
+            (Overlay::Triage { .. }, Some(Action::Triage)) => true,
             (Overlay::Preview(_), Some(Action::Preview | Action::DiffPreview)) => true,
             _ => false,
         };
@@ -867,7 +903,7 @@ impl App {
             return Vec::new();
         }
         let scroll = match &o {
-            Overlay::Help { scroll } => *scroll,
+            Overlay::Help { scroll } | Overlay::Triage { scroll } => *scroll,
             Overlay::Preview(p) => p.scroll,
             Overlay::ConfirmOverwrite { .. } => 0,
         };
@@ -886,7 +922,7 @@ impl App {
             _ => scroll,
         };
         match &mut self.overlay {
-            Some(Overlay::Help { scroll }) => *scroll = new,
+            Some(Overlay::Help { scroll }) | Some(Overlay::Triage { scroll }) => *scroll = new,
             Some(Overlay::Preview(p)) => p.scroll = new,
             _ => {}
         }

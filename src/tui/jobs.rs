@@ -151,6 +151,22 @@ pub fn analyze(
     });
 }
 
+/// The triage of a loaded image (registry lookups, compression: seconds).
+pub fn triage(
+    tx: Sender<Msg>,
+    generation: u64,
+    image: Arc<Image>,
+    src: ImageSource,
+    args: crate::cli::triage::TriageArgs,
+    platform: Option<source::layout::Platform>,
+) {
+    std::thread::spawn(move || {
+        let result =
+            crate::cli::triage::compute(&args, &src, &image, platform.as_ref()).map(Box::new);
+        let _ = tx.send(Msg::Triage { generation, result });
+    });
+}
+
 pub fn list_images(tx: Sender<Msg>) {
     std::thread::spawn(move || {
         let _ = tx.send(Msg::Images(source::daemon::list_images()));

@@ -76,6 +76,7 @@ actions! {
     Top => "top", Global, "top", "go to the first row";
     Bottom => "bottom", Global, "bottom", "go to the last row";
     Picker => "picker", Global, "open image", "open another image";
+    Triage => "triage", Global, "triage", "before you push: what uploads (with --to), what nodes pull, secrets that would ship, advice";
     Diff => "diff", Global, "diff", "diff this image against another (cache hits, rebuilds and why)";
     ToggleChanges => "toggle_changes", Tree, "changes only", "merged tree / this layer's changes only";
     ToggleAttrs => "toggle_attrs", Tree, "attributes", "show or hide mode, owner and size columns";

@@ -137,7 +137,17 @@ pub fn row_command(created_by: &str, width: usize) -> String {
     crate::report::text::display_command(created_by, width)
 }
 
-pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, img: &Image, pane: &LayersPane, focused: bool) {
+/// `push`: the triage, when done: each layer shows its push action (↑ upload, ⇢ mount,
+/// = exists).
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    ctx: Ctx,
+    img: &Image,
+    pane: &LayersPane,
+    focused: bool,
+    push: Option<&crate::analysis::push::Triage>,
+) {
     let title = format!(
         "Layers ({}; {} instructions)",
         img.layers.len(),
@@ -173,10 +183,13 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, img: &Image, pane: &LayersPane,
         let (num, size, bar, style) = match r.made {
             Some(l) => {
                 let s = layer_size(img, l);
+                let mark = push
+                    .and_then(|t| super::triage::push_mark(t, l))
+                    .unwrap_or(" ");
                 let filled = ((s as f64 / max as f64) * bar_w as f64).ceil() as usize;
                 let loaded = img.layers_loaded() > l;
                 (
-                    format!("{l:>3}"),
+                    format!("{l:>3}{mark}"),
                     if loaded || img.layers[l].blob_size.is_some() {
                         human(s)
                     } else {
@@ -195,14 +208,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, img: &Image, pane: &LayersPane,
                 )
             }
             None => (
-                "   ".into(),
+                "    ".into(),
                 String::new(),
                 " ".repeat(bar_w),
                 ctx.theme.dim,
             ),
         };
         let width = inner.width as usize;
-        let fixed = 3 + 1 + 10 + 1 + bar_w + 1;
+        let fixed = 4 + 1 + 10 + 1 + bar_w + 1;
         let cmd =
             crate::report::escape_controls(&row_command(&cmd, width.saturating_sub(fixed).max(4)))
                 .into_owned();

@@ -24,6 +24,7 @@ pub mod prompt;
 pub mod summary;
 pub mod theme;
 pub mod treeview;
+pub mod triage;
 pub mod view;
 pub mod widgets;
 
@@ -107,6 +108,33 @@ pub fn run_with(
     sample: PathBuf,
     dockerfile: Option<PathBuf>,
 ) -> Result<i32> {
+    run_opts(
+        start,
+        platform,
+        sample,
+        Options {
+            dockerfile,
+            push_to: None,
+        },
+    )
+}
+
+/// What the explorer is started with besides the image.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The Dockerfile the image was built from (a pane beside the layers).
+    pub dockerfile: Option<PathBuf>,
+    /// Where a push would go, for the triage (`t`): `[HOST/]REPO[:TAG]`.
+    pub push_to: Option<String>,
+}
+
+pub fn run_opts(
+    start: Start,
+    platform: Option<crate::source::layout::Platform>,
+    sample: PathBuf,
+    options: Options,
+) -> Result<i32> {
+    let dockerfile = options.dockerfile.clone();
     let (km, theme) = load_config()?;
     // An unreadable Dockerfile is an error before the terminal is taken over.
     let df_pane = dockerfile
@@ -132,6 +160,7 @@ pub fn run_with(
     let mut app = App::new(km, theme, Rect::new(0, 0, w, h));
     app.config_path = config_path();
     app.dockerfile = df_pane;
+    app.triage_to = options.push_to.clone();
     let (tx, rx) = mpsc::channel::<Msg>();
     let mut first: Vec<Cmd> = Vec::new();
     match start {
@@ -300,6 +329,13 @@ fn run_cmds(
             } => {
                 if let (Some(img), Some(src)) = (app.image_arc(), app.source.clone()) {
                     jobs::extract(tx.clone(), img, src, layer, node, dest, overwrite);
+                }
+            }
+            Cmd::Triage { generation } => {
+                if let (Some(img), Some(src)) = (app.image_arc(), app.source.clone()) {
+                    let mut args = crate::cli::triage::TriageArgs::for_image(&app.reference);
+                    args.to = app.triage_to.clone();
+                    jobs::triage(tx.clone(), generation, img, src, args, platform.clone());
                 }
             }
             Cmd::Suspend => {

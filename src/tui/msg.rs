@@ -25,6 +25,11 @@ pub enum Msg {
         result: Result<Vec<u8>, Error>,
     },
     Extracted(Result<String, Error>),
+    /// The triage of the open image (`t`).
+    Triage {
+        generation: u64,
+        result: Result<Box<crate::analysis::push::Triage>, Error>,
+    },
     DiffReady {
         generation: u64,
         result: Result<Box<DiffLoaded>, Error>,
@@ -98,6 +103,10 @@ pub enum Cmd {
         token: u64,
         old: Option<(ImageSource, String, Vec<u8>)>,
         new: Option<(ImageSource, String, Vec<u8>)>,
+    },
+    /// Triage the open image (push plan to `to`, pull plan, secrets, advice).
+    Triage {
+        generation: u64,
     },
     Suspend,
     Quit,

@@ -70,6 +70,9 @@ pub fn draw(f: &mut Frame, app: &App) {
             super::help::draw(f, ctx, on, app.config_path.as_deref(), *scroll)
         }
         Some(Overlay::Preview(p)) => super::preview::draw(f, ctx, p),
+        Some(Overlay::Triage { scroll }) => {
+            super::triage::draw(f, ctx, app.triage.as_ref(), app.triage_loading, *scroll)
+        }
         Some(Overlay::ConfirmOverwrite { dest, .. }) => {
             super::prompt::draw_confirm(f, size, ctx, dest)
         }
@@ -123,6 +126,11 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
         focused,
         load_failed: app.load_error.is_some(),
     };
+    let push = app
+        .triage
+        .as_ref()
+        .and_then(|t| t.as_ref().ok())
+        .map(|t| &**t);
     let dockerfile = |focused| super::dockerfile::DockerfileView {
         img,
         waste: app.waste.as_ref(),
@@ -136,7 +144,7 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
     if a.compact {
         match app.focus {
             Pane::Layers => {
-                super::layers::draw(f, a.layers, ctx, img, &app.layers, true);
+                super::layers::draw(f, a.layers, ctx, img, &app.layers, true, push);
                 super::details::draw(f, a.details, ctx, &details);
             }
             Pane::Image => super::summary::draw(f, a.image, ctx, &summary(true)),
@@ -149,7 +157,7 @@ fn draw_explorer(f: &mut Frame, app: &App, ctx: Ctx) {
         }
     } else {
         let focused = app.focus == Pane::Layers;
-        super::layers::draw(f, a.layers, ctx, img, &app.layers, focused);
+        super::layers::draw(f, a.layers, ctx, img, &app.layers, focused, push);
         super::details::draw(f, a.details, ctx, &details);
         super::summary::draw(f, a.image, ctx, &summary(false));
         if let Some(d) = &app.dockerfile {
@@ -373,7 +381,7 @@ pub fn footer_hints(app: &App, ctx: Ctx) -> (Vec<(String, String)>, usize) {
             match app.focus {
                 Pane::Layers => {
                     h.push(move_hint("layer"));
-                    h.extend(ctx.hints(&[Action::ToggleChanges]));
+                    h.extend(ctx.hints(&[Action::ToggleChanges, Action::Triage]));
                     if app.daemon {
                         // Both need images from the daemon.
                         h.extend(ctx.hints(&[Action::Diff, Action::Picker]));
