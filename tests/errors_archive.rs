@@ -504,3 +504,59 @@ fn triage_of_an_archive_reference() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("no push target"), "{out}");
 }
+
+/// `triage --format sarif`: a secret planted and deleted later is an `error` result,
+/// redacted (the key itself never appears), marked as still in the layer's blob.
+#[test]
+fn triage_sarif_reports_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("secret.tar");
+    let key = "AKIAQWERTYUIOPASDFGH";
+    write_image(
+        &FImage::new(
+            "secret:1",
+            vec![
+                FLayer::new(
+                    "COPY creds",
+                    vec![FEntry::file(
+                        "root/.aws/credentials",
+                        format!("[default]\naws_access_key_id = {key}\n").into_bytes(),
+                    )],
+                ),
+                FLayer::new(
+                    "RUN rm creds",
+                    vec![FEntry::whiteout("root/.aws/credentials")],
+                ),
+            ],
+        ),
+        Format::DockerLegacy,
+        Compression::None,
+        &p,
+    )
+    .unwrap();
+    let (code, out, err) = run(&["triage", p.to_str().unwrap(), "--format", "sarif"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains(key), "the secret itself was printed");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let run = &v["runs"][0];
+    assert_eq!(v["version"], "2.1.0");
+    let secrets: Vec<&serde_json::Value> = run["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"] == "secret")
+        .collect();
+    assert!(!secrets.is_empty(), "{out}");
+    for s in &secrets {
+        assert_eq!(s["level"], "error");
+        assert_eq!(s["properties"]["visible"], false);
+        assert!(
+            s["message"]["text"]
+                .as_str()
+                .unwrap()
+                .contains("still in this layer's blob")
+        );
+        let idx = s["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(run["tool"]["driver"]["rules"][idx]["id"], "secret");
+    }
+}

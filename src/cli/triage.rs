@@ -25,6 +25,8 @@ pub enum TriageFormat {
     Text,
     Json,
     Markdown,
+    /// SARIF 2.1.0: secrets (errors) and advice, at their Dockerfile lines.
+    Sarif,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -455,6 +457,7 @@ pub fn run(args: TriageArgs, global: &Global) -> Result<i32> {
         TriageFormat::Json => report::triage::render_json(&t),
         TriageFormat::Text => report::triage::render_text(&t),
         TriageFormat::Markdown => report::triage::render_markdown(&t),
+        TriageFormat::Sarif => report::sarif::render_triage(&t),
     };
     match &args.output {
         Some(p) => std::fs::write(p, text)

@@ -25,6 +25,63 @@ fn uri(path: &str) -> String {
     }
 }
 
+/// `triage --format sarif`: the advice as in `advise`, and one `error` result per secret
+/// that would ship (never the secret itself: its redacted form), at its Dockerfile line
+/// when known.
+pub fn render_triage(t: &crate::analysis::push::Triage) -> String {
+    let mut doc: Value =
+        serde_json::from_str(&render(&t.image.reference, &t.findings)).expect("our own JSON");
+    let run = &mut doc["runs"][0];
+    let rule_index = run["tool"]["driver"]["rules"]
+        .as_array()
+        .map(|r| r.len())
+        .unwrap_or(0);
+    if let Some(rules) = run["tool"]["driver"]["rules"].as_array_mut() {
+        rules.push(json!({
+            "id": "secret",
+            "name": "secret",
+            "shortDescription": {"text": "a credential in a layer: a push ships it, even when a later layer deleted it"},
+        }));
+    }
+    if let Some(results) = run["results"].as_array_mut() {
+        for sec in &t.secrets {
+            let where_ = if sec.visible {
+                "in the final filesystem"
+            } else {
+                "deleted by a later layer, still in this layer's blob"
+            };
+            let mut r = json!({
+                "ruleId": "secret",
+                "ruleIndex": rule_index,
+                "level": "error",
+                "message": {"text": format!(
+                    "{} at {} (layer {}, {where_}): {}",
+                    sec.description, sec.path, sec.layer, sec.redacted
+                )},
+                "properties": {
+                    "kind": sec.kind,
+                    "layer": sec.layer,
+                    "path": sec.path,
+                    "visible": sec.visible,
+                    "image": t.image.reference,
+                },
+            });
+            if let Some(d) = &sec.dockerfile {
+                r["locations"] = json!([{
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": uri(&d.path)},
+                        "region": {"startLine": d.line, "endLine": d.end_line},
+                    }
+                }]);
+            }
+            results.push(r);
+        }
+    }
+    let mut s = serde_json::to_string_pretty(&doc).expect("serializes");
+    s.push('\n');
+    s
+}
+
 pub fn render(image: &str, findings: &[Finding]) -> String {
     let rules: Vec<Value> = RULES
         .iter()
