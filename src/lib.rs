@@ -26,8 +26,10 @@
 //! (and previews a token) so stale answers are dropped. [`tui::view`] draws the whole
 //! screen from the state; each pane is one module with its state, keys and drawing:
 //! [`tui::layers`], [`tui::details`], [`tui::summary`] (the image pane), [`tui::files`]
-//! (on top of [`tui::treeview`]'s rows), [`tui::preview`], [`tui::picker`],
-//! [`tui::prompt`], [`tui::help`] and [`tui::diff`]. Shared drawing helpers live in
+//! (on top of [`tui::treeview`]'s rows), [`tui::dockerfile`] (`--dockerfile`),
+//! [`tui::preview`], [`tui::picker`], [`tui::prompt`], [`tui::help`], [`tui::triage`]
+//! (`t`) and [`tui::diff`]; [`tui::extract`] writes extracted files beneath the
+//! destination without following symlinks. Shared drawing helpers live in
 //! [`tui::widgets`], pane rectangles in [`tui::layout`]. Every key goes through
 //! [`tui::keymap`], whose contexts (global, tree, diff, picker, overlay, prompt,
 //! confirm) also generate the help and the footers. Panes import neither `app` nor
