@@ -196,24 +196,28 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &DockerfilePane, v: &Dock
             ),
             _ => (String::new(), String::new()),
         };
-        let mark = match advice.get(&line_no) {
-            Some(b) => Span::styled(format!("!{:>9} ", human(*b)), ctx.theme.error),
-            None => Span::raw(" ".repeat(11)),
+        // Narrow panes keep the text readable: only the size and a `!` for advice.
+        let wide = inner.width >= 80;
+        let mark = match (advice.get(&line_no), wide) {
+            (Some(b), true) => Span::styled(format!("!{:>9} ", human(*b)), ctx.theme.error),
+            (Some(_), false) => Span::styled("! ", ctx.theme.error),
+            (None, true) => Span::raw(" ".repeat(11)),
+            (None, false) => Span::raw("  "),
         };
         let in_sel = sel_range.is_some_and(|(a, b)| a <= line_no && line_no <= b);
-        let mut spans = vec![
-            Span::styled(format!("{size:>10} "), ctx.theme.base),
-            Span::styled(format!("{waste:>10} "), ctx.theme.warn),
-            mark,
-            Span::styled(
-                format!("{}{line_no:>4} ", if in_sel { "▌" } else { " " }),
-                if in_sel {
-                    ctx.theme.title
-                } else {
-                    ctx.theme.dim
-                },
-            ),
-        ];
+        let mut spans = vec![Span::styled(format!("{size:>10} "), ctx.theme.base)];
+        if wide {
+            spans.push(Span::styled(format!("{waste:>10} "), ctx.theme.warn));
+        }
+        spans.push(mark);
+        spans.push(Span::styled(
+            format!("{}{line_no:>4} ", if in_sel { "▌" } else { " " }),
+            if in_sel {
+                ctx.theme.title
+            } else {
+                ctx.theme.dim
+            },
+        ));
         spans.extend(highlighted(
             ctx,
             text,
