@@ -307,3 +307,42 @@ fn names_cannot_fake_output_lines() {
         }
     }
 }
+
+/// Row 10: a layer that is not a tar says so, without quoting its bytes; a symlink cycle
+/// in a layout names the path.
+#[test]
+fn clear_messages_for_broken_layers() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("layout");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(
+        root.join("cfg.json"),
+        r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:00"]}}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("manifest.json"),
+        r#"[{"Config":"cfg.json","Layers":["l.tar"]}]"#,
+    )
+    .unwrap();
+    // 3000 bytes that are not a tar (and not UTF-8).
+    let junk: Vec<u8> = (0..3000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8 | 0x80)
+        .collect();
+    std::fs::write(root.join("l.tar"), &junk).unwrap();
+    let (code, _, err) = run_limited(&["report", root.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a valid tar"), "{err}");
+    assert!(
+        !err.contains('\u{fffd}') && err.len() < 200,
+        "quotes the junk: {err}"
+    );
+    // A symlink cycle.
+    std::fs::remove_file(root.join("l.tar")).unwrap();
+    std::os::unix::fs::symlink("l2.tar", root.join("l.tar")).unwrap();
+    std::os::unix::fs::symlink("l.tar", root.join("l2.tar")).unwrap();
+    let (code, _, err) = run_limited(&["report", root.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("l.tar"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

@@ -105,6 +105,21 @@ pub fn content_checksum(bytes: &[u8]) -> u64 {
     crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64GoIso, bytes)
 }
 
+/// A clear message for an error the tar reader gives on entry `n`. Its own messages
+/// quote header bytes (garbage from a file that is not a tar); they are not repeated.
+/// Errors of the stream below (gzip, zstd, I/O) keep their message.
+fn tar_error(e: std::io::Error, n: usize) -> Error {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => Error::corrupt(format!(
+            "the layer tar ends in the middle of entry #{n}: truncated"
+        )),
+        std::io::ErrorKind::Other => Error::corrupt(format!(
+            "the layer is not a valid tar: entry #{n} has a corrupt header"
+        )),
+        _ => from_io(e, format!("reading layer tar entry #{n}")),
+    }
+}
+
 /// Parse an uncompressed layer tar.
 pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
     let mut counting = ForwardSeek {
@@ -135,8 +150,7 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             .entries_with_seek()
             .map_err(|e| from_io(e, "reading layer tar"))?;
         for (n, item) in entries.enumerate() {
-            let mut entry =
-                item.map_err(|e| from_io(e, format!("reading layer tar entry #{n}")))?;
+            let mut entry = item.map_err(|e| tar_error(e, n))?;
             let raw_name = entry.path_bytes().into_owned();
             let header = entry.header();
             let etype = header.entry_type();

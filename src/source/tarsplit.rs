@@ -183,8 +183,10 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[s..e]
 }
 
+/// Errors of the record itself (not of the tar it describes) keep their message:
+/// `InvalidData`, not the tar reader's own `Other`.
 fn to_io(e: Error) -> io::Error {
-    io::Error::other(e)
+    io::Error::new(io::ErrorKind::InvalidData, e)
 }
 
 /// The layer tar described by a tar-split record, with virtual content. Cloning shares
