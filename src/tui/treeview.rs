@@ -129,8 +129,10 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
             }
         }
     }
-    // This layer's own bytes on the changed nodes, then summed up the tree in one
-    // reverse pass (children have larger ids than parents): linear whatever the depth.
+    // This layer's own bytes on the changed nodes, then summed up over the changed nodes
+    // and their ancestors only (each marked once, children before parents: linear in
+    // what the layer touched, whatever the depth).
+    let mut on_way: Vec<NodeId> = Vec::new();
     for &c in &tree.layer_changes[layer] {
         let Some(v) = tree.version_in(c, layer) else {
             continue;
@@ -144,14 +146,24 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
             0
         };
         changed[c as usize] += own;
-        touched[c as usize] = true;
+        let mut p = c;
+        while !touched[p as usize] {
+            touched[p as usize] = true;
+            on_way.push(p);
+            if p == ROOT {
+                break;
+            }
+            p = tree.parent(p);
+        }
     }
-    for id in (1..n).rev() {
-        let p = tree.parent(id as NodeId) as usize;
-        changed[p] += changed[id];
-        touched[p] |= touched[id];
+    // Children have larger ids than their parents.
+    on_way.sort_unstable_by(|a, b| b.cmp(a));
+    for &id in &on_way {
+        if id != ROOT {
+            let p = tree.parent(id) as usize;
+            changed[p] += changed[id as usize];
+        }
     }
-    touched[ROOT as usize] |= !tree.layer_changes[layer].is_empty();
     LayerSizes {
         merged,
         changed,
@@ -326,6 +338,8 @@ struct Builder<'a> {
     /// ASCII-lowercased.
     path: Vec<u8>,
     lower: Vec<u8>,
+    /// Child lists of finished directories, reused (no allocation per directory).
+    pool: Vec<Vec<Kid>>,
 }
 
 /// One directory being visited (an explicit stack: no recursion on tree depth).
@@ -347,8 +361,9 @@ struct Frame {
 }
 
 impl Builder<'_> {
-    fn children(&self, n: NodeId) -> Vec<Kid> {
-        let mut kids = Vec::new();
+    fn children(&mut self, n: NodeId) -> Vec<Kid> {
+        let mut kids = self.pool.pop().unwrap_or_default();
+        kids.clear();
         for &c in self.tree.children(n) {
             if let Some(k) = kid(self.tree, c, self.layer, self.opts, self.sizes) {
                 kids.push(k);
@@ -366,7 +381,7 @@ impl Builder<'_> {
         kids
     }
 
-    fn frame(&self, n: NodeId, depth: u32, parent_matched: bool, emit: bool) -> Frame {
+    fn frame(&mut self, n: NodeId, depth: u32, parent_matched: bool, emit: bool) -> Frame {
         Frame {
             depth,
             parent_matched,
@@ -407,7 +422,8 @@ impl Builder<'_> {
         loop {
             let top = stack.len() - 1;
             if stack[top].done || stack[top].idx >= stack[top].kids.len() {
-                let f = stack.pop().expect("not empty");
+                let mut f = stack.pop().expect("not empty");
+                self.pool.push(std::mem::take(&mut f.kids));
                 match stack.last_mut() {
                     Some(parent) => {
                         let mut parent = std::mem::replace(parent, self.frame_placeholder());
@@ -511,6 +527,7 @@ pub fn build_rows(
         out: Vec::new(),
         path: Vec::new(),
         lower: Vec::new(),
+        pool: Vec::new(),
     };
     b.run(ROOT);
     let mut rows = b.out;
