@@ -346,3 +346,206 @@ fn clear_messages_for_broken_layers() {
     assert!(err.contains("l.tar"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+/// A gzip layer: one extension entry of type `typ` (`L` GNU long name, `x` PAX) whose
+/// data is `len` bytes of `a` (a PAX `path` record for `x`), then a file and the end.
+/// Streamed through the compressor: the test never holds the big name.
+fn long_name_layer(typ: u8, len: u64) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let (prefix, suffix) = if typ == b'x' {
+        // "LEN path=aaa…\n", LEN counting its own digits.
+        let body = len + " path=\n".len() as u64;
+        let mut total = body + 1;
+        while (total.to_string().len() as u64 + body) != total {
+            total += 1;
+        }
+        (format!("{total} path=").into_bytes(), b"\n".to_vec())
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let size = prefix.len() as u64 + len + suffix.len() as u64;
+    gz.write_all(&ustar("././@LongLink", size, typ)).unwrap();
+    gz.write_all(&prefix).unwrap();
+    let chunk = vec![b'a'; 1 << 20];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len() as u64) as usize;
+        gz.write_all(&chunk[..n]).unwrap();
+        left -= n as u64;
+    }
+    gz.write_all(&suffix).unwrap();
+    gz.write_all(&vec![0u8; ((512 - size % 512) % 512) as usize]).unwrap();
+    gz.write_all(&ustar("short", 0, b'0')).unwrap();
+    gz.write_all(&[0u8; 1024]).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Run layerlens with at most `bytes` of data memory (RLIMIT_DATA): going over aborts it,
+/// which fails the test as a crash.
+fn run_with_memory_limit(args: &[&str], bytes: u64) -> (i32, String, String) {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(bin());
+    cmd.args(args);
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: bytes,
+            };
+            if libc::setrlimit(libc::RLIMIT_DATA, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().unwrap();
+    let code = out.status.code().unwrap_or_else(|| {
+        panic!(
+            "layerlens {args:?} died of a signal: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (
+        code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Row 5: a layer holding a 512 MiB GNU long name or PAX path (about 0.5 MB of gzip)
+/// is refused with one line, exit 2, without holding the name in memory (the run is
+/// limited to 256 MiB of data memory); a 300 KiB name is over the name limit.
+#[test]
+fn huge_long_names_are_refused_without_reading_them_into_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    for (typ, len, says) in [
+        (b'L', 512u64 << 20, "long-name/PAX headers"),
+        (b'x', 512u64 << 20, "long-name/PAX headers"),
+        (b'L', 300 << 10, "has a name of 307200 bytes"),
+        (b'x', 300 << 10, "has a name of 307200 bytes"),
+    ] {
+        let layer = long_name_layer(typ, len);
+        let archive = common::layers_archive("long:1", &[layer]);
+        let p = dir.path().join("long.tar");
+        std::fs::write(&p, &archive.bytes).unwrap();
+        let (code, out, err) = run_with_memory_limit(&["report", p.to_str().unwrap()], 256 << 20);
+        let what = format!("{} name of {len} bytes", typ as char);
+        assert_eq!(code, 2, "{what}: {out}{err}");
+        assert!(err.contains(says), "{what}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
+    }
+    // A long name under the limit is still read.
+    let layer = long_name_layer(b'L', 5000);
+    let archive = common::layers_archive("long:1", &[layer]);
+    let p = dir.path().join("ok.tar");
+    std::fs::write(&p, &archive.bytes).unwrap();
+    let (code, out, err) = run_limited(&["files", p.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&"a".repeat(5000)), "{out}");
+}
+
+/// Row 7: lying layers. A docker-save archive whose layer tars are not what its config's
+/// diff ids say (here: B claims A's layers but holds other files) is refused, naming the
+/// layer, by `report` and by `diff A B` (which used to call every layer a cache hit); an
+/// OCI blob whose bytes do not match its digest is refused too.
+#[test]
+fn layers_that_do_not_match_their_digests_are_refused() {
+    use common::{LayerBuilder, layers_archive, layers_archive_claiming};
+    let dir = tempfile::tempdir().unwrap();
+    let base = LayerBuilder::new().file("etc/base", b"base", 0o644).finish();
+    let app_a = LayerBuilder::new().file("app/a", b"honest", 0o644).finish();
+    let app_b = LayerBuilder::new()
+        .file("app/a", b"honest", 0o644)
+        .file("app/backdoor", b"evil", 0o755)
+        .finish();
+    let a = layers_archive("a:1", &[base.clone(), app_a.clone()]);
+    let a_ids: Vec<String> = [&base, &app_a]
+        .iter()
+        .map(|l| format!("sha256:{}", common::sha256_hex(l)))
+        .collect();
+    let b = layers_archive_claiming("b:1", &[base.clone(), app_b], Some(&a_ids));
+    let (pa, pb) = (dir.path().join("a.tar"), dir.path().join("b.tar"));
+    std::fs::write(&pa, &a.bytes).unwrap();
+    std::fs::write(&pb, &b.bytes).unwrap();
+    let (pa, pb) = (pa.to_str().unwrap(), pb.to_str().unwrap());
+    let (code, _, err) = run_limited(&["report", pa], Duration::from_secs(10));
+    assert_eq!(code, 0, "the honest archive loads: {err}");
+    for cmd in [&["report", pb][..], &["diff", pa, pb], &["files", pb]] {
+        let (code, out, err) = run_limited(cmd, Duration::from_secs(10));
+        assert_eq!(code, 2, "{cmd:?} accepted a lying layer: {out}");
+        assert!(!out.contains("cache hit") && !out.contains("backdoor"), "{out}");
+        assert!(err.contains("layer 1") && err.contains("does not match its diff id"), "{cmd:?}: {err}");
+    }
+
+    // OCI layout: a blob whose file content was changed in place.
+    let oci = dir.path().join("oci");
+    write_image(
+        &FImage::new(
+            "o:1",
+            vec![
+                FLayer::new("ADD base", vec![FEntry::file("etc/base", b"base".to_vec())]),
+                FLayer::new("ADD app", vec![FEntry::file("app/a", b"honest".to_vec())]),
+            ],
+        ),
+        Format::OciDir,
+        Compression::None,
+        &oci,
+    )
+    .unwrap();
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
+    let blob = |d: &str| oci.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let manifest: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
+    )
+    .unwrap();
+    let layer1 = blob(manifest["layers"][1]["digest"].as_str().unwrap());
+    // Read (and verified, its digests remembered) while honest; tampered afterwards.
+    let (code, _, err) = run_limited(&["report", oci.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    // Same length and valid tar headers: only the digest can tell.
+    let honest = std::fs::read(&layer1).unwrap();
+    let at = honest.windows(6).position(|w| w == b"honest").unwrap();
+    let mut evil = honest.clone();
+    evil[at..at + 6].copy_from_slice(b"HACKED");
+    std::fs::write(&layer1, &evil).unwrap();
+    let (code, out, err) = run_limited(&["report", oci.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 2, "a tampered OCI blob was accepted: {out}");
+    assert!(err.contains("layer 1") && err.contains("does not match"), "{err}");
+}
+
+/// Row 10: garbage numeric fields (a gid in base-256 too big for a gid, a uid that is
+/// not octal) are reported as warnings, never shown as a silent 4227528960.
+#[test]
+fn garbage_owner_fields_are_warned_about() {
+    let fix_sum = |h: &mut [u8; 512]| {
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    };
+    let mut big_gid = ustar("big-gid", 0, b'0');
+    big_gid[116..124].copy_from_slice(&[0x80, 0, 0, 0xff, 0xfb, 0xfb, 0xfb, 0x00]);
+    fix_sum(&mut big_gid);
+    let mut bad_uid = ustar("bad-uid", 0, b'0');
+    bad_uid[108..115].copy_from_slice(b"zz9zz9z");
+    fix_sum(&mut bad_uid);
+    let mut layer = Vec::new();
+    layer.extend_from_slice(&big_gid);
+    layer.extend_from_slice(&bad_uid);
+    layer.extend_from_slice(&[0u8; 1024]);
+    let archive = common::layers_archive("garbage:1", &[layer]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("g.tar");
+    std::fs::write(&p, &archive.bytes).unwrap();
+    let (code, out, err) = run_limited(&["report", p.to_str().unwrap()], Duration::from_secs(10));
+    assert_eq!(code, 0, "{err}");
+    let all = format!("{out}{err}");
+    assert!(all.contains("\"big-gid\": unreadable gid"), "{all}");
+    assert!(all.contains("\"bad-uid\": unreadable uid"), "{all}");
+    let (_, json, _) = run_limited(
+        &["files", p.to_str().unwrap(), "--format", "json"],
+        Duration::from_secs(10),
+    );
+    assert!(!json.contains("4227528960") && !json.contains("4294"), "{json}");
+}

@@ -22,6 +22,34 @@ pub struct LayerContent {
     pub stream_size: u64,
     /// Entries that were rejected or could not be understood.
     pub warnings: Vec<String>,
+    /// SHA-256 of the uncompressed tar as read (`sha256:<hex>`): what the image
+    /// config's diff id must be. `None` when the content was not streamed (Docker's
+    /// own store, which Docker verified when it wrote the layer).
+    pub diff_id: Option<String>,
+    /// SHA-256 of the blob as stored (compressed or not), when it was streamed.
+    pub blob_digest: Option<String>,
+}
+
+/// Warnings kept per layer; the rest are counted in one last line.
+const MAX_WARNINGS: usize = 100;
+
+impl LayerContent {
+    /// Add a warning (after [`MAX_WARNINGS`], only a count of the rest).
+    pub fn warn(&mut self, msg: String) {
+        match self.warnings.len() {
+            n if n < MAX_WARNINGS => self.warnings.push(msg),
+            n if n == MAX_WARNINGS => self.warnings.push("1 more warning".into()),
+            _ => {
+                let more = self
+                    .warnings
+                    .last()
+                    .and_then(|w| w.split(' ').next())
+                    .and_then(|n| n.parse::<u64>().ok())
+                    .unwrap_or(1);
+                *self.warnings.last_mut().unwrap() = format!("{} more warnings", more + 1);
+            }
+        }
+    }
 }
 
 const WH_PREFIX: &[u8] = b".wh.";
@@ -131,6 +159,66 @@ pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
     Ok(out)
 }
 
+/// Longest path or link target accepted in a layer (GNU long names and PAX records
+/// can announce gigabytes). Far above PATH_MAX, and above a path 100 000 directories
+/// deep, which must still load.
+pub const MAX_NAME: usize = 256 * 1024;
+
+/// Bytes the tar reader may read by itself for one entry: its header blocks, GNU long
+/// name and link records, PAX records and sparse maps. The tar reader keeps these in
+/// memory whole, so a 1 GiB "long name" would cost 1 GiB (or more) of memory.
+pub const MAX_HEADER_BYTES: u64 = 1 << 20;
+
+/// What the tar reader has read on its own since the last entry.
+#[derive(Default)]
+struct HeaderBudget {
+    own: std::cell::Cell<u64>,
+    /// Set while we read an entry's content (those reads do not count).
+    content: std::cell::Cell<bool>,
+    over: std::cell::Cell<bool>,
+}
+
+impl HeaderBudget {
+    /// Run `f`, which reads an entry's content: those reads are not headers.
+    fn reading_content<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.content.set(true);
+        let r = f();
+        self.content.set(false);
+        r
+    }
+}
+
+/// A reader below the tar reader that stops it from reading more than
+/// [`MAX_HEADER_BYTES`] of headers for one entry.
+struct Guarded<'b, R> {
+    inner: R,
+    budget: &'b HeaderBudget,
+}
+
+impl<R: Read> Read for Guarded<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let b = self.budget;
+        if b.content.get() {
+            return self.inner.read(buf);
+        }
+        let room = MAX_HEADER_BYTES.saturating_sub(b.own.get());
+        if room == 0 {
+            b.over.set(true);
+            return Err(std::io::Error::other("extended tar headers over the limit"));
+        }
+        let cap = buf.len().min(room as usize);
+        let n = self.inner.read(&mut buf[..cap])?;
+        b.own.set(b.own.get() + n as u64);
+        Ok(n)
+    }
+}
+
+impl<R: std::io::Seek> std::io::Seek for Guarded<'_, R> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(pos)
+    }
+}
+
 /// Parse a layer tar from a reader that can seek forward, taking file fingerprints as
 /// `content` says. Reads to the end of the stream; `stream_size` is left to the caller.
 pub fn parse_tar<R: Read + std::io::Seek>(
@@ -138,8 +226,12 @@ pub fn parse_tar<R: Read + std::io::Seek>(
     content: Content<'_>,
 ) -> Result<LayerContent> {
     let mut out = LayerContent::default();
+    let budget = HeaderBudget::default();
     {
-        let mut archive = tar::Archive::new(&mut *counting);
+        let mut archive = tar::Archive::new(Guarded {
+            inner: &mut *counting,
+            budget: &budget,
+        });
         // Path → entry, by hash of the path (compared on a hit) to avoid a key copy.
         let mut index: FxHashMap<u64, u32> = FxHashMap::default();
         // Larger than the BufReaders below, so content is read straight into it.
@@ -150,15 +242,45 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             .entries_with_seek()
             .map_err(|e| from_io(e, "reading layer tar"))?;
         for (n, item) in entries.enumerate() {
-            let mut entry = item.map_err(|e| tar_error(e, n))?;
-            let raw_name = entry.path_bytes().into_owned();
+            let mut entry = item.map_err(|e| {
+                if budget.over.get() {
+                    Error::corrupt(format!(
+                        "tar entry #{n} has over {} MiB of long-name/PAX headers: refusing the layer",
+                        MAX_HEADER_BYTES >> 20
+                    ))
+                } else {
+                    tar_error(e, n)
+                }
+            })?;
+            // What the tar reader reads on its own from here on counts for the next entry.
+            budget.own.set(0);
+            let raw_name = entry.path_bytes();
+            let link_len = entry.link_name_bytes().map_or(0, |l| l.len());
+            if raw_name.len() > MAX_NAME || link_len > MAX_NAME {
+                return Err(Error::corrupt(format!(
+                    "tar entry #{n} has a name of {} bytes (the limit is {} KiB): refusing the layer",
+                    raw_name.len().max(link_len),
+                    MAX_NAME >> 10
+                )));
+            }
+            let raw_name = raw_name.into_owned();
             let header = entry.header();
             let etype = header.entry_type();
             let tar_size = entry.size();
-            let mode = header.mode().unwrap_or(0) & 0o7777;
-            let mut uid = header.uid().unwrap_or(0) as u32;
-            let mut gid = header.gid().unwrap_or(0) as u32;
-            let mtime = header.mtime().unwrap_or(0);
+            // Numeric fields that do not parse (or do not fit) are taken as 0, with a
+            // warning: never a silent 4227528960.
+            let mut garbage: Vec<&str> = Vec::new();
+            let mut field = |name: &'static str, v: std::io::Result<u64>, max: u64| match v {
+                Ok(v) if v <= max => v,
+                _ => {
+                    garbage.push(name);
+                    0
+                }
+            };
+            let mode = field("mode", header.mode().map(u64::from), u64::MAX) as u32 & 0o7777;
+            let mut uid = field("uid", header.uid(), u32::MAX as u64) as u32;
+            let mut gid = field("gid", header.gid(), u32::MAX as u64) as u32;
+            let mtime = field("mtime", header.mtime(), u64::MAX);
             let dev = (
                 header.device_major().ok().flatten(),
                 header.device_minor().ok().flatten(),
@@ -179,31 +301,40 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                     for ext in pax {
                         let ext = ext.map_err(|_| malformed(n))?;
                         match ext.key_bytes() {
-                            b"uid" => {
-                                uid = parse_num(ext.value_bytes()).unwrap_or(uid as u64) as u32
-                            }
-                            b"gid" => {
-                                gid = parse_num(ext.value_bytes()).unwrap_or(gid as u64) as u32
-                            }
+                            b"uid" => match parse_num(ext.value_bytes()) {
+                                Some(v) if v <= u32::MAX as u64 => uid = v as u32,
+                                _ => garbage.push("PAX uid"),
+                            },
+                            b"gid" => match parse_num(ext.value_bytes()) {
+                                Some(v) if v <= u32::MAX as u64 => gid = v as u32,
+                                _ => garbage.push("PAX gid"),
+                            },
                             _ => {}
                         }
                     }
                 }
             }
             out.tar_size += tar_size;
+            if !garbage.is_empty() {
+                out.warn(format!(
+                    "entry {:?}: unreadable {} in its tar header, taken as 0",
+                    String::from_utf8_lossy(&raw_name),
+                    garbage.join(", ")
+                ));
+            }
 
             let path = match normalize(&raw_name) {
                 NormPath::Ok(p) => p,
                 NormPath::Root => {
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                     continue;
                 }
                 NormPath::Escapes => {
-                    out.warnings.push(format!(
+                    out.warn(format!(
                         "rejected entry {:?}: its path leaves the image root",
                         String::from_utf8_lossy(&raw_name)
                     ));
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                     continue;
                 }
             };
@@ -223,7 +354,7 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                     target.extend_from_slice(&base[WH_PREFIX.len()..]);
                     out.whiteouts.push(target.into());
                 }
-                drain(&mut entry, &mut buf, tar_size)?;
+                budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                 continue;
             }
 
@@ -238,12 +369,12 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                 tar::EntryType::Block => EntryKind::Block,
                 tar::EntryType::Fifo => EntryKind::Fifo,
                 other => {
-                    out.warnings.push(format!(
+                    out.warn(format!(
                         "skipped entry {:?} of unsupported tar type {:?}",
                         String::from_utf8_lossy(&raw_name),
                         other
                     ));
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                     continue;
                 }
             };
@@ -264,7 +395,8 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             match kind {
                 EntryKind::File => match &content {
                     Content::Stream => {
-                        let (len, hash) = hash_content(&mut entry, &mut buf, tar_size)?;
+                        let (len, hash) =
+                            budget.reading_content(|| hash_content(&mut entry, &mut buf, tar_size))?;
                         e.size = len;
                         e.hash = hash;
                     }
@@ -278,14 +410,14 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                     e.hash = XxHash3_64::oneshot(&target);
                     e.size = target.len() as u64;
                     e.link = Some(target.into());
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                 }
                 EntryKind::Hardlink => {
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                     let target = match normalize(&link_raw.unwrap_or_default()) {
                         NormPath::Ok(t) => t,
                         _ => {
-                            out.warnings.push(format!(
+                            out.warn(format!(
                                 "rejected hardlink {:?}: its target leaves the image root",
                                 e.path_lossy()
                             ));
@@ -308,10 +440,10 @@ pub fn parse_tar<R: Read + std::io::Seek>(
                 EntryKind::Char | EntryKind::Block => {
                     let (ma, mi) = (dev.0.unwrap_or(0) as u64, dev.1.unwrap_or(0) as u64);
                     e.hash = (ma << 32) | mi;
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                 }
                 EntryKind::Dir | EntryKind::Fifo => {
-                    drain(&mut entry, &mut buf, tar_size)?;
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
                 }
             }
             match find(&index, &out.entries, &e.path) {

@@ -2,6 +2,7 @@
 //! and parse the uncompressed tar.
 
 use crate::error::{Error, Result, from_io};
+use super::digest::HashingReader;
 use crate::model::layer::{CountingReader, LayerContent, parse_layer};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;
@@ -84,10 +85,29 @@ pub fn parse_blob<R: Read>(
     media_type: Option<&str>,
     what: &str,
 ) -> Result<LayerContent> {
+    parse_blob_hashed(raw, expected_len, media_type, what, true)
+}
+
+/// [`parse_blob`], hashing the blob and its uncompressed tar (`content.blob_digest`,
+/// `content.diff_id`) only if `hash`.
+pub fn parse_blob_hashed<R: Read>(
+    raw: R,
+    expected_len: Option<u64>,
+    media_type: Option<&str>,
+    what: &str,
+    hash: bool,
+) -> Result<LayerContent> {
+    let tee = |r| {
+        if hash {
+            HashingReader::new(r)
+        } else {
+            HashingReader::off(r)
+        }
+    };
     let mut counted = BufReader::with_capacity(
         256 * 1024,
         CountingReader {
-            inner: raw,
+            inner: tee(raw),
             count: 0,
         },
     );
@@ -113,16 +133,32 @@ pub fn parse_blob<R: Read>(
             }
         }
     }
-    let content = match comp {
+    // The uncompressed stream is hashed on its own (its digest is the diff id); an
+    // uncompressed blob is its own diff id.
+    let tee_dec = |r| {
+        if hash {
+            HashingReader::new(r)
+        } else {
+            HashingReader::off(r)
+        }
+    };
+    let uncompressed = |dec| {
+        let mut r = BufReader::with_capacity(256 * 1024, tee_dec(dec));
+        let c = parse_layer(&mut r);
+        c.map(|mut c| {
+            c.diff_id = r.into_inner().finish();
+            c
+        })
+    };
+    let mut content = match comp {
         Compression::None => parse_layer(&mut counted),
-        Compression::Gzip => parse_layer(BufReader::with_capacity(
-            256 * 1024,
-            flate2::bufread::MultiGzDecoder::new(&mut counted),
-        )),
+        Compression::Gzip => uncompressed(Box::new(flate2::bufread::MultiGzDecoder::new(
+            &mut counted,
+        )) as Box<dyn Read + '_>),
         Compression::Zstd => {
             let dec = zstd::stream::read::Decoder::with_buffer(&mut counted)
                 .map_err(|e| from_io(e, format!("reading {what}")))?;
-            parse_layer(BufReader::with_capacity(256 * 1024, dec))
+            uncompressed(Box::new(dec))
         }
     }
     .map_err(|e| e.context(what))?;
@@ -136,6 +172,10 @@ pub fn parse_blob<R: Read>(
                 "{what} is truncated or corrupt: expected {exp} bytes, read {got}"
             )));
         }
+    }
+    content.blob_digest = counted.into_inner().inner.finish();
+    if comp == Compression::None {
+        content.diff_id = content.blob_digest.clone();
     }
     Ok(content)
 }

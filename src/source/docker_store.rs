@@ -172,6 +172,10 @@ impl MetaStore for DockerStore {
 }
 
 impl BlobStore for DockerStore {
+    fn is_dockers_own(&self) -> bool {
+        true
+    }
+
     fn parse_layer(
         &self,
         name: &str,

@@ -4,6 +4,7 @@
 
 pub mod blob;
 pub mod daemon;
+pub mod digest;
 pub mod docker_store;
 pub mod layout;
 pub mod read;
@@ -11,11 +12,12 @@ pub mod registry;
 pub mod spool;
 pub mod store;
 pub mod tarsplit;
+pub mod verified;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::{HistoryItem, Image, ImageBuilder, Layer, LayerContent};
 pub use blob::Progress;
-use layout::{Plan, Platform, resolve};
+use layout::{Plan, PlanLayer, Platform, resolve};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -808,29 +810,38 @@ fn load_plan<S: BlobStore>(
     };
     let diff_ids = cfg.rootfs.diff_ids.clone();
     on(LoadEvent::Meta(Image::prepare(meta, history, layers)));
-    // Layers already parsed for another image are not parsed again.
+    // Layers already parsed for another image are not parsed again when they come
+    // from Docker's own store (verified by Docker). Any other store's layers are parsed
+    // and verified: a diff id in a config is a claim, not proof of content. Parsed
+    // content equal to a cached layer shares it.
     let mut todo = plan.clone();
     let mut keep = Vec::new();
-    if let Some(cache) = &opts.cache {
-        let c = cache.lock().unwrap();
-        for (i, d) in diff_ids.iter().enumerate() {
-            match c.get(d) {
-                Some(content) => on(LoadEvent::Layer(i, content.clone())),
-                None => keep.push(i),
+    match &opts.cache {
+        Some(cache) if store.is_dockers_own() => {
+            let c = cache.lock().unwrap();
+            for (i, d) in diff_ids.iter().enumerate() {
+                match c.get(d) {
+                    Some(content) => on(LoadEvent::Layer(i, content.clone())),
+                    None => keep.push(i),
+                }
             }
         }
-    } else {
-        keep = (0..plan.layers.len()).collect();
+        _ => keep = (0..plan.layers.len()).collect(),
     }
     todo.layers = keep.iter().map(|&i| plan.layers[i].clone()).collect();
+    let todo_ids: Vec<String> = keep.iter().map(|&i| diff_ids[i].clone()).collect();
     let cache = opts.cache.clone();
-    parse_layers(store, &todo, opts, &mut |ev| match ev {
-        LoadEvent::Layer(j, content) => {
+    parse_layers(store, &todo, &todo_ids, opts, &mut |ev| match ev {
+        LoadEvent::Layer(j, mut content) => {
             let i = keep[j];
             if let Some(c) = &cache {
-                c.lock()
-                    .unwrap()
-                    .insert(diff_ids[i].clone(), content.clone());
+                let mut c = c.lock().unwrap();
+                match c.get(&diff_ids[i]) {
+                    Some(same) if same.diff_id == content.diff_id => content = same.clone(),
+                    _ => {
+                        c.insert(diff_ids[i].clone(), content.clone());
+                    }
+                }
             }
             on(LoadEvent::Layer(i, content))
         }
@@ -838,11 +849,39 @@ fn load_plan<S: BlobStore>(
     })
 }
 
+/// Check a parsed layer against what the image claims of it: its diff id (from the
+/// config) and, when the manifest gives one, its blob digest.
+fn verify_layer(i: usize, l: &PlanLayer, diff_id: &str, c: &LayerContent) -> Result<()> {
+    let short = |d: &str| d.chars().take(19).collect::<String>();
+    if let Some(got) = &c.diff_id {
+        if !got.eq_ignore_ascii_case(diff_id) {
+            return Err(Error::corrupt(format!(
+                "layer {i} ({}) does not match its diff id: the config says {}, its content is {}: the image is corrupt or was tampered with",
+                l.blob,
+                short(diff_id),
+                short(got)
+            )));
+        }
+    }
+    if let (Some(got), Some(want)) = (&c.blob_digest, &l.digest) {
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(Error::corrupt(format!(
+                "layer {i} ({}) does not match its digest: the manifest says {}, the blob is {}: the image is corrupt or was tampered with",
+                l.blob,
+                short(want),
+                short(got)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Parse the plan's layers, in parallel, each distinct blob once; report each layer
 /// as soon as it is parsed. The first failure (lowest layer) is returned.
 fn parse_layers<S: BlobStore>(
     store: &S,
     plan: &Plan,
+    diff_ids: &[String],
     opts: &LoadOptions,
     on: &mut dyn FnMut(LoadEvent),
 ) -> Result<()> {
@@ -877,12 +916,17 @@ fn parse_layers<S: BlobStore>(
                     }
                     let i = unique[k];
                     let l = &plan.layers[i];
-                    let r = store.parse_layer(
-                        &l.blob,
-                        l.size,
-                        l.media_type.as_deref(),
-                        opts.progress.clone(),
-                    );
+                    let r = store
+                        .parse_layer(
+                            &l.blob,
+                            l.size,
+                            l.media_type.as_deref(),
+                            opts.progress.clone(),
+                        )
+                        .and_then(|c| {
+                            verify_layer(i, l, &diff_ids[i], &c)?;
+                            Ok(c)
+                        });
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -899,7 +943,17 @@ fn parse_layers<S: BlobStore>(
         for (i, r) in rx {
             match r {
                 Ok(c) => {
-                    if first_error.is_none() {
+                    // The same blob listed again must be claimed with the same diff id.
+                    let dup_error = dups[i].iter().find_map(|&d| {
+                        verify_layer(d, &plan.layers[d], &diff_ids[d], &c)
+                            .err()
+                            .map(|e| (d, e))
+                    });
+                    if let Some((d, e)) = dup_error {
+                        if first_error.as_ref().is_none_or(|(j, _)| d < *j) {
+                            first_error = Some((d, e));
+                        }
+                    } else if first_error.is_none() {
                         for &d in &dups[i] {
                             on(LoadEvent::Layer(d, c.clone()));
                         }

@@ -2,7 +2,8 @@
 //! file (docker-save archive or OCI archive: indexed once, blobs read in place and in
 //! parallel), or a one-pass stream (the daemon's export) collected as it goes.
 
-use super::blob::{Progress, ProgressReader, parse_blob};
+use super::blob::{Progress, ProgressReader, parse_blob, parse_blob_hashed};
+use super::verified;
 use super::layout::MetaStore;
 use crate::error::{Error, Result, from_io};
 use crate::model::LayerContent;
@@ -28,6 +29,13 @@ pub trait BlobStore: MetaStore + Sync {
     /// Stored size of a blob, when the store knows it.
     fn blob_len(&self, _name: &str) -> Option<u64> {
         None
+    }
+    /// Whether the store is Docker's own layer store, whose layers Docker verified
+    /// when it wrote them (they are not streamed, so not hashed again). Every other
+    /// store's layers are hashed as they are parsed and checked against the diff ids
+    /// and digests the image claims.
+    fn is_dockers_own(&self) -> bool {
+        false
     }
 }
 
@@ -160,14 +168,46 @@ impl BlobStore for DirStore {
                 from_io(e, p.display())
             }
         })?;
-        parse_blob(
+        let key = verified::key(&f, 0, f.metadata().map(|m| m.len()).unwrap_or(0));
+        parse_known(
             ProgressReader { inner: f, progress },
+            key,
             size,
             media_type,
             &format!("layer blob {name}"),
         )
-        .map(Arc::new)
     }
+}
+
+/// Parse a blob read from a file: hashed the first time, its digests remembered under
+/// `key` (see [`verified`]); when they are known already, not hashed again.
+fn parse_known<R: Read>(
+    r: R,
+    key: Option<String>,
+    size: Option<u64>,
+    media_type: Option<&str>,
+    what: &str,
+) -> Result<Arc<LayerContent>> {
+    let known = key.as_deref().and_then(verified::lookup);
+    let mut c = parse_blob_hashed(r, size, media_type, what, known.is_none())?;
+    match known {
+        Some(v) => {
+            c.diff_id = Some(v.diff_id);
+            c.blob_digest = Some(v.blob_digest);
+        }
+        None => {
+            if let (Some(k), Some(d), Some(b)) = (&key, &c.diff_id, &c.blob_digest) {
+                verified::record(
+                    k,
+                    &verified::Verified {
+                        diff_id: d.clone(),
+                        blob_digest: b.clone(),
+                    },
+                );
+            }
+        }
+    }
+    Ok(Arc::new(c))
 }
 
 // ---------------------------------------------------------------------------------
@@ -335,13 +375,14 @@ impl BlobStore for TarFileStore {
             }
         }
         let r = self.open_member(m)?;
-        parse_blob(
+        let key = verified::key(r.get_ref(), m.offset, m.size);
+        parse_known(
             ProgressReader { inner: r, progress },
+            key,
             Some(m.size),
             media_type,
             &format!("layer {name}"),
         )
-        .map(Arc::new)
     }
 }
 
@@ -367,21 +408,6 @@ impl<R: Read> Read for EofTracker<R> {
         if n == 0 && !buf.is_empty() {
             self.eof = true;
         }
-        Ok(n)
-    }
-}
-
-/// Hashes (sha256) what passes through it.
-struct Sha256Reader<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-}
-
-impl<R: Read> Read for Sha256Reader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -456,10 +482,6 @@ impl CollectedStore {
                 std::io::copy(&mut r, &mut std::io::sink())
                     .map_err(|e| from_io(e, format!("reading {name}")))?;
             } else {
-                let mut r = Sha256Reader {
-                    inner: r,
-                    hasher: Default::default(),
-                };
                 let parsed = parse_blob(&mut r, Some(size), None, &format!("layer {name}"));
                 // A truncated stream shows up as a short read: that is fatal for the
                 // whole stream, not only this layer.
@@ -476,9 +498,9 @@ impl CollectedStore {
                 let parsed = parsed.map(Arc::new);
                 if let Ok(c) = &parsed {
                     // parse_blob reads the blob to its end: the digest is complete.
-                    use sha2::Digest;
-                    let digest = format!("sha256:{}", hex::encode(r.hasher.finalize()));
-                    on_layer(&digest, c);
+                    if let Some(digest) = &c.blob_digest {
+                        on_layer(digest, c);
+                    }
                 }
                 layers.insert(name, parsed);
             }

@@ -445,10 +445,42 @@ pub struct BuiltArchive {
 
 /// A legacy `docker save`-style archive (manifest.json, config, `<hex>/layer.tar`).
 pub fn layers_archive(tag: &str, layers: &[Vec<u8>]) -> BuiltArchive {
-    let diff_ids: Vec<String> = layers
+    layers_archive_claiming(tag, layers, None)
+}
+
+/// [`layers_archive`] whose config claims `diff_ids` (a lying archive) when given.
+pub fn layers_archive_claiming(
+    tag: &str,
+    layers: &[Vec<u8>],
+    claimed: Option<&[String]>,
+) -> BuiltArchive {
+    // A diff id is the digest of the uncompressed tar.
+    let mut diff_ids: Vec<String> = layers
         .iter()
-        .map(|l| format!("sha256:{}", sha256_hex(l)))
+        .map(|l| {
+            if l.starts_with(&[0x1f, 0x8b]) {
+                use sha2::Digest;
+                use std::io::Read;
+                // Streamed: a test layer may inflate to gigabytes.
+                let mut h = sha2::Sha256::new();
+                let mut r = flate2::read::MultiGzDecoder::new(&l[..]);
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = r.read(&mut buf).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                }
+                format!("sha256:{}", hex::encode(h.finalize()))
+            } else {
+                format!("sha256:{}", sha256_hex(l))
+            }
+        })
         .collect();
+    if let Some(c) = claimed {
+        diff_ids = c.to_vec();
+    }
     let history: Vec<serde_json::Value> = (0..layers.len())
         .map(|i| {
             serde_json::json!({
