@@ -281,10 +281,16 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             let mut uid = field("uid", header.uid(), u32::MAX as u64) as u32;
             let mut gid = field("gid", header.gid(), u32::MAX as u64) as u32;
             let mtime = field("mtime", header.mtime(), u64::MAX);
-            let dev = (
-                header.device_major().ok().flatten(),
-                header.device_minor().ok().flatten(),
-            );
+            // Device numbers only for devices: on other entries the fields are often
+            // empty, and the tar reader formats an error message for each.
+            let dev = if matches!(etype, tar::EntryType::Char | tar::EntryType::Block) {
+                (
+                    header.device_major().ok().flatten(),
+                    header.device_minor().ok().flatten(),
+                )
+            } else {
+                (None, None)
+            };
             let link_raw = entry.link_name_bytes().map(|l| l.into_owned());
             // A PAX header the tar reader cannot parse is a corrupt layer: it would drop
             // the header (with its `size=` and `path=`) and read file data as headers,
