@@ -61,7 +61,9 @@ impl Version {
 
 #[derive(Debug, Clone)]
 pub struct Node {
-    pub name: RawPath,
+    /// The name's bytes in [`FileTree`]'s name arena (no allocation per node).
+    name_at: u64,
+    name_len: u32,
     pub parent: NodeId,
     pub children: Vec<NodeId>,
     pub versions: smallvec::SmallVec<[Version; 1]>,
@@ -84,9 +86,11 @@ static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
 #[derive(Debug, Clone, Default)]
 pub struct FileTree {
     pub nodes: Vec<Node>,
-    /// (parent, hash of name) → child. Names are compared on a hit; the rare hash
-    /// collision falls back to scanning the parent's children.
-    lookup: FxHashMap<(NodeId, u64), NodeId>,
+    /// Every node's name, one after the other.
+    names: Vec<u8>,
+    /// Hash of (parent, name) → child. Parent and name are compared on a hit; the rare
+    /// hash collision falls back to scanning the parent's children.
+    lookup: FxHashMap<u64, NodeId>,
     /// Per layer: the layer's parsed content.
     pub contents: Vec<Arc<LayerContent>>,
     /// Per layer: the nodes that have a version in that layer, sorted by node id.
@@ -100,7 +104,8 @@ pub struct FileTree {
 impl FileTree {
     pub fn new() -> Self {
         let root = Node {
-            name: Box::default(),
+            name_at: 0,
+            name_len: 0,
             parent: ROOT,
             children: Vec::new(),
             versions: smallvec::SmallVec::new(),
@@ -165,7 +170,8 @@ impl FileTree {
     }
 
     pub fn name(&self, node: NodeId) -> &[u8] {
-        &self.nodes[node as usize].name
+        let n = &self.nodes[node as usize];
+        &self.names[n.name_at as usize..n.name_at as usize + n.name_len as usize]
     }
 
     pub fn parent(&self, node: NodeId) -> NodeId {
@@ -185,7 +191,7 @@ impl FileTree {
             if i > 0 {
                 out.push(b'/');
             }
-            out.extend_from_slice(&self.nodes[*p as usize].name);
+            out.extend_from_slice(self.name(*p));
         }
         out
     }
@@ -196,14 +202,16 @@ impl FileTree {
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        match self.lookup.get(&(parent, name_hash(name))) {
+        match self.lookup.get(&name_hash(parent, name)) {
             None => None,
-            Some(&n) if &*self.nodes[n as usize].name == name => Some(n),
+            Some(&n) if self.nodes[n as usize].parent == parent && self.name(n) == name => {
+                Some(n)
+            }
             Some(_) => self.nodes[parent as usize]
                 .children
                 .iter()
                 .copied()
-                .find(|&c| &*self.nodes[c as usize].name == name),
+                .find(|&c| self.name(c) == name),
         }
     }
 
@@ -220,15 +228,18 @@ impl FileTree {
             return n;
         }
         let id = self.nodes.len() as NodeId;
+        let name_at = self.names.len() as u64;
+        self.names.extend_from_slice(name);
         self.nodes.push(Node {
-            name: name.into(),
+            name_at,
+            name_len: name.len() as u32,
             parent,
             children: Vec::new(),
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
         // On a collision the first name keeps the slot; `child` scans for the others.
-        self.lookup.entry((parent, name_hash(name))).or_insert(id);
+        self.lookup.entry(name_hash(parent, name)).or_insert(id);
         id
     }
 
@@ -505,9 +516,10 @@ impl FileTree {
     }
 }
 
-fn name_hash(name: &[u8]) -> u64 {
+fn name_hash(parent: NodeId, name: &[u8]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    h.write_u32(parent);
     h.write(name);
     h.finish()
 }
