@@ -92,14 +92,32 @@ fn main() {
     script.push(("apply filter (Enter)", code(KeyCode::Enter)));
     script.push(("clear filter (Esc)", code(KeyCode::Esc)));
     let mut stats: Vec<(&str, Vec<Duration>)> = Vec::new();
+    let record = |stats: &mut Vec<(&str, Vec<Duration>)>, name, d| match stats
+        .iter_mut()
+        .find(|(n, _)| *n == name)
+    {
+        Some((_, v)) => v.push(d),
+        None => stats.push((name, vec![d])),
+    };
     for (name, msg) in script {
         let t = Instant::now();
-        app.update(msg);
+        let cmds = app.update(msg);
         term.draw(|f| view::draw(f, &app)).unwrap();
-        let d = t.elapsed();
-        match stats.iter_mut().find(|(n, _)| *n == name) {
-            Some((_, v)) => v.push(d),
-            None => stats.push((name, vec![d])),
+        record(&mut stats, name, t.elapsed());
+        // A filter on a big tree is computed by a job, off the UI thread: run it here,
+        // in place, and time it apart (the keystroke above did not wait for it).
+        for c in cmds {
+            if let layerlens::tui::app::Cmd::FilterRows { generation, job } = c {
+                let t = Instant::now();
+                let img = app.image_arc().unwrap();
+                let done = layerlens::tui::jobs::run_filter_job(&img, *job);
+                app.update(Msg::FilterRows {
+                    generation,
+                    done: Box::new(done),
+                });
+                term.draw(|f| view::draw(f, &app)).unwrap();
+                record(&mut stats, "  filter job (background)", t.elapsed());
+            }
         }
     }
     println!(
@@ -109,7 +127,9 @@ fn main() {
     let mut worst = Duration::ZERO;
     for (name, v) in &stats {
         let max = *v.iter().max().unwrap();
-        worst = worst.max(max);
+        if !name.contains("background") {
+            worst = worst.max(max);
+        }
         let mean = v.iter().sum::<Duration>() / v.len() as u32;
         println!(
             "{:<28} {:>6} {:>9.2} {:>9.2}",
@@ -119,5 +139,8 @@ fn main() {
             max.as_secs_f64() * 1e3
         );
     }
-    println!("worst keystroke: {:.2} ms", worst.as_secs_f64() * 1e3);
+    println!(
+        "worst keystroke: {:.2} ms (background jobs not counted: the UI does not wait for them)",
+        worst.as_secs_f64() * 1e3
+    );
 }

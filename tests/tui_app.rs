@@ -1742,3 +1742,80 @@ fn t_opens_the_triage_and_the_layers_pane_marks_what_uploads() {
     // Asked again: shown at once, no second job.
     assert!(ch(&mut app, 't').is_empty());
 }
+
+/// Run the rows jobs among `cmds` in place and deliver their answers (what the runner
+/// does on its worker thread).
+fn run_row_jobs(app: &mut layerlens::tui::app::App, cmds: Vec<Cmd>) -> usize {
+    let mut n = 0;
+    for c in cmds {
+        if let Cmd::FilterRows { generation, job } = c {
+            let img = app.image_arc().unwrap();
+            let done = layerlens::tui::jobs::run_filter_job(&img, *job);
+            app.update(Msg::FilterRows {
+                generation,
+                done: Box::new(done),
+            });
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Issue #12: on a big tree the keys that rebuild the rows (another layer, a filter, a
+/// sort) return at once: the rows come from a job, the pane says it is updating, an
+/// answer overtaken by a newer key is dropped, and the final rows are the ones the
+/// synchronous path gives.
+#[test]
+fn big_trees_rebuild_rows_off_the_ui_thread_and_drop_stale_answers() {
+    let mut sync = sample_app();
+    let mut app = sample_app();
+    app.files.big_tree = 0; // every tree is "big"
+    for a in [&mut app, &mut sync] {
+        let cmds = ch(a, 'G'); // the last layer (pip's cache is there)
+        run_row_jobs(a, cmds);
+        press(a, KeyCode::Tab);
+    }
+    // A filter: no job while the rows already match, one job per change of text.
+    ch(&mut app, 'f');
+    ch(&mut sync, 'f');
+    let before = row_paths(&app);
+    let first = keys(&mut app, "pip");
+    keys(&mut sync, "pip");
+    assert_eq!(row_paths(&app), before, "rows changed before the job answered");
+    assert!(app.files.filtering);
+    assert!(screen_text(&app).contains("updating…"), "{}", screen_text(&app));
+    // The answers for "p" and "pi" are stale: dropped; the one for "pip" is shown.
+    let jobs: Vec<Cmd> = first
+        .into_iter()
+        .filter(|c| matches!(c, Cmd::FilterRows { .. }))
+        .collect();
+    assert_eq!(jobs.len(), 3, "one job per keystroke");
+    let mut jobs = jobs;
+    let last = jobs.pop().unwrap();
+    assert_eq!(run_row_jobs(&mut app, jobs), 2);
+    assert_eq!(row_paths(&app), before, "a stale answer was shown");
+    run_row_jobs(&mut app, vec![last]);
+    assert!(!app.files.filtering);
+    assert_eq!(row_paths(&app), row_paths(&sync));
+    assert!(row_paths(&app).iter().any(|p| p.contains("/pip")));
+    // Enter on the same text: nothing to recompute.
+    assert!(
+        !enter(&mut app).iter().any(|c| matches!(c, Cmd::FilterRows { .. })),
+        "Enter recomputed the rows"
+    );
+    enter(&mut sync);
+    // Another layer: a job, the same rows as the synchronous path once it answers.
+    press(&mut app, KeyCode::Tab);
+    press(&mut sync, KeyCode::Tab);
+    let cmds = ch(&mut app, 'g');
+    ch(&mut sync, 'g');
+    assert_eq!(run_row_jobs(&mut app, cmds), 1);
+    assert_eq!(row_paths(&app), row_paths(&sync));
+    // A sort on the tree.
+    press(&mut app, KeyCode::Tab);
+    press(&mut sync, KeyCode::Tab);
+    let cmds = ch(&mut app, 's');
+    ch(&mut sync, 's');
+    assert_eq!(run_row_jobs(&mut app, cmds), 1);
+    assert_eq!(row_paths(&app), row_paths(&sync));
+}

@@ -271,6 +271,7 @@ impl App {
     /// counts the details pane shows.
     pub fn refresh_rows(&mut self) {
         let page = self.tree_page();
+        self.files.background = self.loaded.is_some();
         let layer = self.selected_layer();
         let img = match &self.loaded {
             Some(i) => Some(&**i),
@@ -464,6 +465,14 @@ impl App {
                 }
                 Vec::new()
             }
+            Msg::FilterRows { generation, done } => {
+                if generation == self.generation {
+                    let page = self.tree_page();
+                    let img = self.loaded.clone();
+                    self.files.filter_done(img.as_deref(), *done, page);
+                }
+                Vec::new()
+            }
             Msg::Triage { generation, result } => {
                 if generation != self.generation {
                     return Vec::new();
@@ -481,6 +490,13 @@ impl App {
             }
         };
         self.refresh_rows();
+        let mut cmds = cmds;
+        if let Some(job) = self.files.pending_job.take() {
+            cmds.push(Cmd::FilterRows {
+                generation: self.generation,
+                job: Box::new(job),
+            });
+        }
         cmds
     }
 
@@ -680,8 +696,7 @@ impl App {
             Action::Help => self.overlay = Some(Overlay::Help { scroll: 0 }),
             Action::Back => {
                 if self.files.view.filter.is_some() {
-                    self.files.view.filter = None;
-                    self.files.dirty = true;
+                    return self.apply_filter("", false);
                 }
             }
             Action::NextPane | Action::PrevPane => {
@@ -945,15 +960,12 @@ impl App {
         match super::prompt::on_key(&mut input, &self.keymap, &k) {
             Edit::Cancel => {
                 if input.kind == InputKind::Filter {
-                    self.apply_filter(&input.previous, false);
+                    return self.apply_filter(&input.previous, false);
                 }
                 Vec::new()
             }
             Edit::Accept => match input.kind {
-                InputKind::Filter => {
-                    self.apply_filter(&input.text, true);
-                    Vec::new()
-                }
+                InputKind::Filter => self.apply_filter(&input.text, true),
                 InputKind::Search => {
                     if !input.text.is_empty() {
                         match super::treeview::Filter::new(&input.text) {
@@ -969,20 +981,22 @@ impl App {
                 InputKind::ExtractPath => self.start_extract(&input.text),
             },
             Edit::Editing => {
+                let mut cmds = Vec::new();
                 if input.kind == InputKind::Filter {
                     // Live filtering as the user types.
                     let text = input.text.clone();
-                    self.apply_filter(&text, false);
+                    cmds = self.apply_filter(&text, false);
                 }
                 self.input = Some(input);
-                Vec::new()
+                cmds
             }
         }
     }
 
     /// Filter the explorer's tree or the diff's files; `report` shows a bad pattern's
-    /// error (while typing, a half-written regex is not an error).
-    fn apply_filter(&mut self, text: &str, report: bool) {
+    /// error (while typing, a half-written regex is not an error). On a big loaded tree
+    /// the rows are computed by a job (the Cmd returned).
+    fn apply_filter(&mut self, text: &str, report: bool) -> Vec<Cmd> {
         if self.screen == Screen::Diff {
             if let Some(d) = self.diff.as_mut() {
                 d.filter = if text.is_empty() {
@@ -994,16 +1008,26 @@ impl App {
                 d.file_offset = 0;
                 d.refresh_files();
             }
-            return;
+            return Vec::new();
         }
         let layer = self.selected_layer();
+        let page = self.tree_page();
+        let background = self.loaded.is_some();
         let img = match &self.loaded {
             Some(i) => Some(&**i),
             None => self.builder.as_ref().map(|b| &b.image),
         };
-        if let Err(e) = self.files.apply_filter(text, img, layer) {
-            if report {
-                self.set_status(e, true);
+        match self.files.apply_filter(text, img, layer, page, background) {
+            Ok(Some(job)) => vec![Cmd::FilterRows {
+                generation: self.generation,
+                job: Box::new(job),
+            }],
+            Ok(None) => Vec::new(),
+            Err(e) => {
+                if report {
+                    self.set_status(e, true);
+                }
+                Vec::new()
             }
         }
     }

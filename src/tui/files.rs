@@ -23,7 +23,52 @@ pub struct FilesPane {
     pub offset: usize,
     pub sizes: SizeCache,
     pub search: Option<Filter>,
+    /// Trees with more nodes than this are filtered off the UI thread.
+    pub big_tree: usize,
+    /// The filter job whose answer is awaited (a newer one, or any rebuild of the
+    /// rows, makes older answers stale).
+    filter_token: u64,
+    pub filtering: bool,
+    /// Whether rows may be computed by a job (the image is fully loaded and shared).
+    pub background: bool,
+    /// A job [`FilesPane::refresh`] wants run (taken by the app).
+    pub pending_job: Option<FilterJob>,
 }
+
+/// Rows to compute off the UI thread for a filter (big trees).
+#[derive(Debug, Clone)]
+pub struct FilterJob {
+    pub token: u64,
+    pub layer: usize,
+    /// `(layer, layers loaded)`: what the rows are for.
+    pub key: (usize, usize),
+    pub view: ViewOptions,
+    pub expansion: Expansion,
+    /// The layer's sizes, if cached (else the job computes them).
+    pub sizes: Option<std::sync::Arc<treeview::LayerSizes>>,
+    /// Unfold the directories on the way to the filter's matches.
+    pub unfold: bool,
+}
+
+impl PartialEq for FilterJob {
+    fn eq(&self, o: &FilterJob) -> bool {
+        self.token == o.token && self.layer == o.layer
+    }
+}
+
+/// What a filter job found.
+#[derive(Debug)]
+pub struct FilterDone {
+    pub token: u64,
+    pub layer: usize,
+    pub key: (usize, usize),
+    pub expansion: Expansion,
+    pub rows: Vec<Row>,
+    pub sizes: std::sync::Arc<treeview::LayerSizes>,
+}
+
+/// Nodes above which filtering runs off the UI thread.
+pub const BIG_TREE: usize = 250_000;
 
 impl Default for FilesPane {
     fn default() -> Self {
@@ -38,6 +83,11 @@ impl Default for FilesPane {
             offset: 0,
             sizes: SizeCache::default(),
             search: None,
+            big_tree: BIG_TREE,
+            filter_token: 0,
+            filtering: false,
+            background: false,
+            pending_job: None,
         }
     }
 }
@@ -76,14 +126,34 @@ impl FilesPane {
         if !self.dirty && self.rows_key == Some(key) {
             return;
         }
-        let selected_node = self.rows.get(self.sel).map(|r| r.node);
-        let screen_row = self.sel.saturating_sub(self.offset);
-        if layer >= loaded {
-            self.rows.clear();
+        if layer < loaded && self.background && img.tree.node_count() > self.big_tree {
+            // A big tree: the rows (and the layer's sizes, unless cached) are computed
+            // by a job; the rows shown stay until it answers.
+            let sizes = self.sizes.cached(&img.tree, layer);
+            let job = self.job(layer, key, sizes, false);
+            self.pending_job = Some(job);
+            self.rows_key = Some(key);
+            self.dirty = false;
+            return;
+        }
+        let rows = if layer >= loaded {
+            Vec::new()
         } else {
             let sizes = self.sizes.get(&img.tree, layer);
-            self.rows = treeview::build_rows(img, layer, &self.view, &self.expansion, &sizes);
-        }
+            treeview::build_rows(img, layer, &self.view, &self.expansion, &sizes)
+        };
+        // Rows built here include the filter: an awaited filter answer is stale.
+        self.filtering = false;
+        self.filter_token += 1;
+        self.place_rows(img, rows, key, page);
+    }
+
+    /// Show `rows`; the selected path keeps its screen row (else its nearest shown
+    /// ancestor is selected).
+    fn place_rows(&mut self, img: &Image, rows: Vec<Row>, key: (usize, usize), page: usize) {
+        let selected_node = self.rows.get(self.sel).map(|r| r.node);
+        let screen_row = self.sel.saturating_sub(self.offset);
+        self.rows = rows;
         self.rows_key = Some(key);
         self.dirty = false;
         if let Some(n) = selected_node {
@@ -145,53 +215,86 @@ impl FilesPane {
     }
 
     /// Set (or clear, with "") the filter; the directories on the way to what it
-    /// matches are unfolded.
+    /// matches are unfolded. The same text again changes nothing. On a big tree the
+    /// rows are computed off the UI thread: the job to run is returned, the rows shown
+    /// stay until [`FilesPane::filter_done`] brings the answer.
     pub fn apply_filter(
         &mut self,
         text: &str,
         img: Option<&Image>,
         layer: Option<usize>,
-    ) -> Result<(), String> {
-        if text.is_empty() {
-            self.view.filter = None;
-        } else {
-            self.view.filter = Some(Filter::new(text)?);
-            if let (Some(img), Some(layer)) = (img, layer) {
-                self.unfold_matches(img, layer);
-            }
+        page: usize,
+        background: bool,
+    ) -> Result<Option<FilterJob>, String> {
+        let big = background && img.is_some_and(|i| i.tree.node_count() > self.big_tree);
+        let current = self.view.filter.as_ref().map_or("", |f| f.text.as_str());
+        if text == current && !self.filtering {
+            return Ok(None);
         }
-        self.dirty = true;
-        Ok(())
-    }
-
-    fn unfold_matches(&mut self, img: &Image, layer: usize) {
+        self.view.filter = if text.is_empty() {
+            None
+        } else {
+            Some(Filter::new(text)?)
+        };
+        let (Some(img), Some(layer)) = (img, layer) else {
+            self.dirty = true;
+            return Ok(None);
+        };
         if layer >= img.layers_loaded() {
-            return;
+            self.dirty = true;
+            return Ok(None);
+        }
+        let key = (layer, img.layers_loaded().min(layer + 1));
+        if big {
+            let sizes = self.sizes.cached(&img.tree, layer);
+            let unfold = self.view.filter.is_some();
+            return Ok(Some(self.job(layer, key, sizes, unfold)));
+        }
+        if self.view.filter.is_none() {
+            // Clearing: the rows under the current expansion.
+            self.dirty = true;
+            return Ok(None);
         }
         let sizes = self.sizes.get(&img.tree, layer);
-        let mut all = Expansion::default();
-        all.expand_all();
-        let rows = treeview::build_rows(img, layer, &self.view, &all, &sizes);
-        let tree = &img.tree;
-        let shown: rustc_hash::FxHashSet<NodeId> =
-            rows.iter().filter(|r| !r.context).map(|r| r.node).collect();
-        // The topmost match of each branch: its ancestors open, itself as it was.
-        let mut opened = 0usize;
-        for r in rows.iter().filter(|r| !r.context) {
-            let parent = tree.parent(r.node);
-            if shown.contains(&parent) {
-                continue;
-            }
-            let mut p = parent;
-            while p != ROOT {
-                self.expansion.set(p, true);
-                p = tree.parent(p);
-            }
-            opened += 1;
-            if opened >= 10_000 {
-                break;
-            }
+        let (expansion, rows) =
+            treeview::filter_rows(img, layer, &self.view, &self.expansion, &sizes);
+        self.expansion = expansion;
+        self.filtering = false;
+        self.filter_token += 1;
+        self.place_rows(img, rows, key, page);
+        Ok(None)
+    }
+
+    fn job(
+        &mut self,
+        layer: usize,
+        key: (usize, usize),
+        sizes: Option<std::sync::Arc<treeview::LayerSizes>>,
+        unfold: bool,
+    ) -> FilterJob {
+        self.filter_token += 1;
+        self.filtering = true;
+        FilterJob {
+            token: self.filter_token,
+            layer,
+            key,
+            view: self.view.clone(),
+            expansion: self.expansion.clone(),
+            sizes,
+            unfold,
         }
+    }
+
+    /// The answer of a filter job: shown if it is the one awaited.
+    pub fn filter_done(&mut self, img: Option<&Image>, done: FilterDone, page: usize) {
+        let Some(img) = img else { return };
+        if !self.filtering || done.token != self.filter_token {
+            return;
+        }
+        self.filtering = false;
+        self.expansion = done.expansion;
+        self.sizes.insert(&img.tree, done.layer, done.sizes);
+        self.place_rows(img, done.rows, done.key, page);
     }
 
     /// Jump to the next (or previous) search match; the status to show.
@@ -402,6 +505,9 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &FilesPane, v: &FilesView
     let mut title = format!("Files at layer {layer} · {mode} · by {sort}");
     if let Some(fl) = &view.filter {
         title.push_str(&format!(" · filter \"{}\"", fl.text));
+    }
+    if pane.filtering {
+        title.push_str(" · updating…");
     }
     let names = ["added", "modified", "removed", "unchanged"];
     let hidden: Vec<&str> = names

@@ -167,6 +167,70 @@ pub fn triage(
     });
 }
 
+/// Rows of a big tree (a filter, another layer, another sort…), off the UI thread. One
+/// worker computes them; a job that has not started yet is replaced by a newer one, so
+/// holding a key never piles up work whose answer would be dropped anyway.
+pub fn filter_rows(
+    tx: Sender<Msg>,
+    generation: u64,
+    image: Arc<Image>,
+    job: super::files::FilterJob,
+) {
+    type Pending = (Sender<Msg>, u64, Arc<Image>, super::files::FilterJob);
+    static SLOT: std::sync::OnceLock<Arc<(std::sync::Mutex<Option<Pending>>, std::sync::Condvar)>> =
+        std::sync::OnceLock::new();
+    let slot = SLOT.get_or_init(|| {
+        let slot: Arc<(std::sync::Mutex<Option<Pending>>, std::sync::Condvar)> =
+            Arc::default();
+        let worker = slot.clone();
+        std::thread::spawn(move || {
+            loop {
+                let (tx, generation, image, job) = {
+                    let (lock, cv) = &*worker;
+                    let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    loop {
+                        if let Some(p) = g.take() {
+                            break p;
+                        }
+                        g = cv.wait(g).unwrap_or_else(|e| e.into_inner());
+                    }
+                };
+                let done = run_filter_job(&image, job);
+                let _ = tx.send(Msg::FilterRows {
+                    generation,
+                    done: Box::new(done),
+                });
+            }
+        });
+        slot
+    });
+    let (lock, cv) = &**slot;
+    *lock.lock().unwrap_or_else(|e| e.into_inner()) = Some((tx, generation, image, job));
+    cv.notify_one();
+}
+
+/// What a rows job computes (also run in place by benchmarks and tests).
+pub fn run_filter_job(image: &Image, job: super::files::FilterJob) -> super::files::FilterDone {
+    let sizes = job
+        .sizes
+        .unwrap_or_else(|| Arc::new(super::treeview::compute_sizes(&image.tree, job.layer)));
+    let (expansion, rows) = if job.unfold && job.view.filter.is_some() {
+        super::treeview::filter_rows(image, job.layer, &job.view, &job.expansion, &sizes)
+    } else {
+        let rows =
+            super::treeview::build_rows(image, job.layer, &job.view, &job.expansion, &sizes);
+        (job.expansion, rows)
+    };
+    super::files::FilterDone {
+        token: job.token,
+        layer: job.layer,
+        key: job.key,
+        expansion,
+        rows,
+        sizes,
+    }
+}
+
 pub fn list_images(tx: Sender<Msg>) {
     std::thread::spawn(move || {
         let _ = tx.send(Msg::Images(source::daemon::list_images()));

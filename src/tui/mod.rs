@@ -272,6 +272,11 @@ fn run_cmds(
 ) -> Result<()> {
     for c in cmds {
         match c {
+            Cmd::FilterRows { generation, job } => {
+                if let Some(img) = app.image_arc() {
+                    jobs::filter_rows(tx.clone(), generation, img, *job);
+                }
+            }
             Cmd::Load {
                 generation,
                 reference,

@@ -10,6 +10,11 @@ use std::sync::Arc;
 
 pub enum Msg {
     Key(KeyEvent),
+    /// The rows of a filter computed off the UI thread (big trees).
+    FilterRows {
+        generation: u64,
+        done: Box<super::files::FilterDone>,
+    },
     Mouse(MouseEvent),
     Resize(u16, u16),
     Tick,
@@ -65,6 +70,11 @@ pub enum LoadMsg {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cmd {
+    /// Compute a filter's rows off the UI thread.
+    FilterRows {
+        generation: u64,
+        job: Box<super::files::FilterJob>,
+    },
     Load {
         generation: u64,
         reference: String,

@@ -266,13 +266,32 @@ impl SizeCache {
             return s.clone();
         }
         let s = Arc::new(compute_sizes(tree, layer));
-        self.map.insert(layer, s.clone());
-        self.order.push(layer);
+        self.insert(tree, layer, s.clone());
+        s
+    }
+
+    /// The sizes of `layer` if they are cached.
+    pub fn cached(&mut self, tree: &FileTree, layer: usize) -> Option<Arc<LayerSizes>> {
+        if tree.layer_count() != self.layers_seen {
+            return None;
+        }
+        self.map.get(&layer).cloned()
+    }
+
+    /// Cache sizes computed elsewhere (by a job).
+    pub fn insert(&mut self, tree: &FileTree, layer: usize, s: Arc<LayerSizes>) {
+        if tree.layer_count() != self.layers_seen {
+            self.map.clear();
+            self.order.clear();
+            self.layers_seen = tree.layer_count();
+        }
+        if self.map.insert(layer, s).is_none() {
+            self.order.push(layer);
+        }
         if self.order.len() > 12 {
             let old = self.order.remove(0);
             self.map.remove(&old);
         }
-        s
     }
 }
 
@@ -506,6 +525,61 @@ impl Builder<'_> {
     }
 }
 
+/// The expansion a filter asks for (`expansion` with the directories on the way to the
+/// topmost match of each branch opened, at most 10 000 of them) and the rows it gives.
+pub fn filter_rows(
+    img: &Image,
+    layer: usize,
+    opts: &ViewOptions,
+    expansion: &Expansion,
+    sizes: &LayerSizes,
+) -> (Expansion, Vec<Row>) {
+    let mut expansion = expansion.clone();
+    let mut all = Expansion::default();
+    all.expand_all();
+    let rows = build_rows(img, layer, opts, &all, sizes);
+    let tree = &img.tree;
+    let shown: rustc_hash::FxHashSet<NodeId> =
+        rows.iter().filter(|r| !r.context).map(|r| r.node).collect();
+    let mut opened = 0usize;
+    for r in rows.iter().filter(|r| !r.context) {
+        let parent = tree.parent(r.node);
+        if shown.contains(&parent) {
+            continue;
+        }
+        let mut p = parent;
+        while p != ROOT {
+            expansion.set(p, true);
+            p = tree.parent(p);
+        }
+        opened += 1;
+        if opened >= 10_000 {
+            break;
+        }
+    }
+    // The rows under that expansion: the expanded-everything rows minus what sits in
+    // folded directories (same order, same siblings; recomputed last/guides flags are
+    // unchanged because only whole subtrees go).
+    let mut out = Vec::with_capacity(rows.len().min(1 << 16));
+    let mut skip_below: Option<u32> = None;
+    for mut r in rows {
+        if let Some(d) = skip_below {
+            if r.depth > d {
+                continue;
+            }
+            skip_below = None;
+        }
+        if r.is_dir {
+            r.expanded = expansion.is_expanded(r.node);
+            if !r.expanded {
+                skip_below = Some(r.depth);
+            }
+        }
+        out.push(r);
+    }
+    (expansion, out)
+}
+
 /// Compute the rows of the tree pane.
 pub fn build_rows(
     img: &Image,
@@ -575,4 +649,41 @@ pub fn search(
         })
         .map(|r| r.node)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The filter's rows, derived from the expanded-everything rows, are exactly what
+    /// building the rows under the filter's expansion gives.
+    #[test]
+    fn filter_rows_equal_a_build_under_their_expansion() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.tar");
+        let src = crate::source::ImageSource::parse(path).unwrap();
+        let img =
+            crate::source::load(&src, path, &crate::source::LoadOptions::default()).unwrap();
+        for layer in 0..img.layers.len() {
+            for text in ["pip", "etc", "/\\.py$/", "zzz"] {
+                for sort in [Sort::Size, Sort::Name] {
+                    let opts = ViewOptions {
+                        filter: Some(Filter::new(text).unwrap()),
+                        sort,
+                        ..Default::default()
+                    };
+                    let mut start = Expansion::default();
+                    start.collapse_all();
+                    let sizes = compute_sizes(&img.tree, layer);
+                    let (exp, rows) = filter_rows(&img, layer, &opts, &start, &sizes);
+                    let built = build_rows(&img, layer, &opts, &exp, &sizes);
+                    let key = |r: &Row| (r.node, r.depth, r.expanded, r.last, r.guides, r.context);
+                    assert_eq!(
+                        rows.iter().map(key).collect::<Vec<_>>(),
+                        built.iter().map(key).collect::<Vec<_>>(),
+                        "layer {layer}, filter {text}"
+                    );
+                }
+            }
+        }
+    }
 }
