@@ -224,10 +224,33 @@ impl FileTree {
     }
 
     fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        if let Some(n) = self.child(parent, name) {
-            return n;
-        }
+        use std::collections::hash_map::Entry as Slot;
         let id = self.nodes.len() as NodeId;
+        // One probe of the index for both the lookup and the insertion.
+        match self.lookup.entry(name_hash(parent, name)) {
+            Slot::Occupied(o) => {
+                let n = *o.get();
+                let node = &self.nodes[n as usize];
+                let at = node.name_at as usize;
+                if node.parent == parent && &self.names[at..at + node.name_len as usize] == name
+                {
+                    return n;
+                }
+                // A hash collision: the first name keeps the slot; the others are found
+                // by scanning the parent's children.
+                if let Some(c) = self.nodes[parent as usize]
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| self.name(c) == name)
+                {
+                    return c;
+                }
+            }
+            Slot::Vacant(v) => {
+                v.insert(id);
+            }
+        }
         let name_at = self.names.len() as u64;
         self.names.extend_from_slice(name);
         self.nodes.push(Node {
@@ -238,8 +261,6 @@ impl FileTree {
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
-        // On a collision the first name keeps the slot; `child` scans for the others.
-        self.lookup.entry(name_hash(parent, name)).or_insert(id);
         id
     }
 

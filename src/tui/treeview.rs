@@ -246,6 +246,9 @@ impl Expansion {
     }
 }
 
+/// Memory the per-layer sizes cache may use (beyond its minimum of 2 layers).
+pub const SIZE_CACHE_BYTES: usize = 96 << 20;
+
 /// Per-layer sizes, cached for the last few layers visited.
 #[derive(Debug, Default)]
 pub struct SizeCache {
@@ -288,7 +291,12 @@ impl SizeCache {
         if self.map.insert(layer, s).is_none() {
             self.order.push(layer);
         }
-        if self.order.len() > 12 {
+        // At most 12 layers, and no more than SIZE_CACHE_BYTES (at least 2 layers: the
+        // one shown and the one before): 17 bytes per node and layer add up on trees of
+        // millions of paths.
+        let per_layer = tree.node_count().max(1) * 17;
+        let keep = (SIZE_CACHE_BYTES / per_layer).clamp(2, 12);
+        while self.order.len() > keep {
             let old = self.order.remove(0);
             self.map.remove(&old);
         }
