@@ -549,3 +549,103 @@ fn garbage_owner_fields_are_warned_about() {
     );
     assert!(!json.contains("4227528960") && !json.contains("4294"), "{json}");
 }
+
+/// The inputs the issue lists as already right stay so: each ends in one line and exit 2
+/// (or a clean exit 0), quickly, within 256 MiB of data memory, never a crash.
+#[test]
+fn inputs_already_handled_stay_handled() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let fix_sum = |h: &mut [u8; 512]| {
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|&b| b as u32).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    };
+    let end = [0u8; 1024];
+    let archive_of = |name: &str, layer: Vec<u8>| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, common::layers_archive("x:1", &[layer]).bytes).unwrap();
+        p
+    };
+    let mut cases: Vec<(&str, std::path::PathBuf, i32)> = Vec::new();
+    // A file claiming 2^60 bytes (base-256 size) with none present.
+    let mut h = ustar("huge", 0, b'0');
+    h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]);
+    fix_sum(&mut h);
+    cases.push(("2^60-byte entry", archive_of("huge.tar", [&h[..], &end].concat()), 2));
+    // A size field that is not a number.
+    let mut h = ustar("garbage-size", 0, b'0');
+    h[124..135].copy_from_slice(b"zz9zz9zz9zz");
+    fix_sum(&mut h);
+    cases.push(("garbage size", archive_of("gsize.tar", [&h[..], &end].concat()), 2));
+    // A bad header checksum.
+    let mut h = ustar("bad-sum", 0, b'0');
+    h[148] = b'7';
+    cases.push(("bad checksum", archive_of("sum.tar", [&h[..], &end].concat()), 2));
+    // 100 000 GNU long-name records in a row.
+    let mut chain = Vec::new();
+    for _ in 0..100_000 {
+        chain.extend_from_slice(&ustar("././@LongLink", 4, b'L'));
+        let mut data = b"name".to_vec();
+        pad(&mut data);
+        chain.extend_from_slice(&data);
+    }
+    chain.extend_from_slice(&ustar("file", 0, b'0'));
+    chain.extend_from_slice(&end);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&chain).unwrap();
+    cases.push(("long-name chain", archive_of("chain.tar", gz.finish().unwrap()), 2));
+    // 200 000 entries on one path: one file in the end.
+    let mut same = Vec::new();
+    for _ in 0..200_000 {
+        same.extend_from_slice(&ustar("same", 0, b'0'));
+    }
+    same.extend_from_slice(&end);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&same).unwrap();
+    cases.push(("one path 200k times", archive_of("same.tar", gz.finish().unwrap()), 0));
+    // A gzip bomb: 1 GiB of zeros (an empty tar and its padding) in 1 MB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        gz.write_all(&zeros).unwrap();
+    }
+    cases.push(("1 GiB gzip bomb", archive_of("bomb.tar", gz.finish().unwrap()), 0));
+    // Nested OCI indexes that lead to no image (index.json → index → empty index). A
+    // true cycle cannot be written with content digests; depth and emptiness can.
+    let oci = dir.path().join("cycle");
+    std::fs::create_dir_all(oci.join("blobs/sha256")).unwrap();
+    std::fs::write(oci.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let inner = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
+    let inner_digest = common::sha256_hex(inner);
+    let outer = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:{inner_digest}","size":{}}}]}}"#,
+        inner.len()
+    );
+    let outer_digest = common::sha256_hex(outer.as_bytes());
+    let looping = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.index.v1+json","digest":"sha256:{outer_digest}","size":{}}}]}}"#,
+        outer.len()
+    );
+    std::fs::write(oci.join("blobs/sha256").join(&inner_digest), inner).unwrap();
+    std::fs::write(oci.join("blobs/sha256").join(&outer_digest), &outer).unwrap();
+    std::fs::write(oci.join("index.json"), &looping).unwrap();
+    cases.push(("index without images", oci, 2));
+    // Special and empty inputs.
+    let empty = dir.path().join("empty.tar");
+    std::fs::write(&empty, b"").unwrap();
+    cases.push(("0-byte file", empty, 2));
+    cases.push(("/dev/null", "/dev/null".into(), 2));
+    cases.push(("/dev/zero", "/dev/zero".into(), 2));
+    for (what, p, want) in cases {
+        let t = Instant::now();
+        let (code, out, err) =
+            run_with_memory_limit(&["report", p.to_str().unwrap()], 256 << 20);
+        assert_eq!(code, want, "{what}: {out}{err}");
+        if want == 2 {
+            assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
+            assert!(out.is_empty(), "{what}: {out}");
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "{what} took {:?}", t.elapsed());
+    }
+}
