@@ -5,7 +5,6 @@
 
 use super::entry::{Entry, EntryKind, RawPath, split_parent};
 use super::layer::{LayerContent, fill_from_target};
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::sync::{Arc, LazyLock};
 
@@ -88,9 +87,9 @@ pub struct FileTree {
     pub nodes: Vec<Node>,
     /// Every node's name, one after the other.
     names: Vec<u8>,
-    /// Hash of (parent, name) → child. Parent and name are compared on a hit; the rare
-    /// hash collision falls back to scanning the parent's children.
-    lookup: FxHashMap<u64, NodeId>,
+    /// Every node but the root, by hash of (parent, name): 4 bytes a node (the hash is
+    /// computed again from the node when the table grows).
+    lookup: hashbrown::HashTable<NodeId>,
     /// Per layer: the layer's parsed content.
     pub contents: Vec<Arc<LayerContent>>,
     /// Per layer: the nodes that have a version in that layer, sorted by node id.
@@ -202,17 +201,11 @@ impl FileTree {
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        match self.lookup.get(&name_hash(parent, name)) {
-            None => None,
-            Some(&n) if self.nodes[n as usize].parent == parent && self.name(n) == name => {
-                Some(n)
-            }
-            Some(_) => self.nodes[parent as usize]
-                .children
-                .iter()
-                .copied()
-                .find(|&c| self.name(c) == name),
-        }
+        self.lookup
+            .find(name_hash(parent, name), |&n| {
+                self.nodes[n as usize].parent == parent && self.name(n) == name
+            })
+            .copied()
     }
 
     pub fn lookup_path(&self, path: &[u8]) -> Option<NodeId> {
@@ -224,33 +217,11 @@ impl FileTree {
     }
 
     fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
-        use std::collections::hash_map::Entry as Slot;
-        let id = self.nodes.len() as NodeId;
-        // One probe of the index for both the lookup and the insertion.
-        match self.lookup.entry(name_hash(parent, name)) {
-            Slot::Occupied(o) => {
-                let n = *o.get();
-                let node = &self.nodes[n as usize];
-                let at = node.name_at as usize;
-                if node.parent == parent && &self.names[at..at + node.name_len as usize] == name
-                {
-                    return n;
-                }
-                // A hash collision: the first name keeps the slot; the others are found
-                // by scanning the parent's children.
-                if let Some(c) = self.nodes[parent as usize]
-                    .children
-                    .iter()
-                    .copied()
-                    .find(|&c| self.name(c) == name)
-                {
-                    return c;
-                }
-            }
-            Slot::Vacant(v) => {
-                v.insert(id);
-            }
+        let h = name_hash(parent, name);
+        if let Some(n) = self.child(parent, name) {
+            return n;
         }
+        let id = self.nodes.len() as NodeId;
         let name_at = self.names.len() as u64;
         self.names.extend_from_slice(name);
         self.nodes.push(Node {
@@ -261,6 +232,12 @@ impl FileTree {
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
+        let (nodes, names) = (&self.nodes, &self.names);
+        self.lookup.insert_unique(h, id, |&n| {
+            let node = &nodes[n as usize];
+            let at = node.name_at as usize;
+            name_hash(node.parent, &names[at..at + node.name_len as usize])
+        });
         id
     }
 
