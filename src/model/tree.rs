@@ -64,7 +64,8 @@ pub struct Node {
     name_at: u64,
     name_len: u32,
     pub parent: NodeId,
-    pub children: Vec<NodeId>,
+    /// Its children (a pointer-sized vector: most nodes are files, with none).
+    pub children: thin_vec::ThinVec<NodeId>,
     pub versions: smallvec::SmallVec<[Version; 1]>,
 }
 
@@ -106,7 +107,7 @@ impl FileTree {
             name_at: 0,
             name_len: 0,
             parent: ROOT,
-            children: Vec::new(),
+            children: thin_vec::ThinVec::new(),
             versions: smallvec::SmallVec::new(),
         };
         FileTree {
@@ -228,7 +229,7 @@ impl FileTree {
             name_at,
             name_len: name.len() as u32,
             parent,
-            children: Vec::new(),
+            children: thin_vec::ThinVec::new(),
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
@@ -321,7 +322,7 @@ impl FileTree {
     }
 
     fn delete_children(&mut self, node: NodeId, layer: u16) {
-        let children = self.nodes[node as usize].children.clone();
+        let children = self.nodes[node as usize].children.to_vec();
         for c in children {
             self.delete_subtree(c, layer);
         }
