@@ -88,9 +88,10 @@ pub struct FileTree {
     pub nodes: Vec<Node>,
     /// Every node's name, one after the other.
     names: Vec<u8>,
-    /// Every node but the root, by hash of (parent, name): 4 bytes a node (the hash is
-    /// computed again from the node when the table grows).
-    lookup: hashbrown::HashTable<NodeId>,
+    /// Every node but the root, by a 32-bit hash of (parent, name), kept beside the
+    /// node id (8 bytes a node): probes compare the hash before touching a node, and
+    /// growing the table never reads the nodes.
+    lookup: hashbrown::HashTable<(NodeId, u32)>,
     /// Per layer: the layer's parsed content.
     pub contents: Vec<Arc<LayerContent>>,
     /// Per layer: the nodes that have a version in that layer, sorted by node id.
@@ -202,11 +203,15 @@ impl FileTree {
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        self.find_child(parent, name, name_hash(parent, name))
+    }
+
+    fn find_child(&self, parent: NodeId, name: &[u8], h: u32) -> Option<NodeId> {
         self.lookup
-            .find(name_hash(parent, name), |&n| {
-                self.nodes[n as usize].parent == parent && self.name(n) == name
+            .find(spread(h), |&(n, nh)| {
+                nh == h && self.nodes[n as usize].parent == parent && self.name(n) == name
             })
-            .copied()
+            .map(|&(n, _)| n)
     }
 
     pub fn lookup_path(&self, path: &[u8]) -> Option<NodeId> {
@@ -219,7 +224,7 @@ impl FileTree {
 
     fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
         let h = name_hash(parent, name);
-        if let Some(n) = self.child(parent, name) {
+        if let Some(n) = self.find_child(parent, name, h) {
             return n;
         }
         let id = self.nodes.len() as NodeId;
@@ -233,12 +238,8 @@ impl FileTree {
             versions: smallvec::SmallVec::new(),
         });
         self.nodes[parent as usize].children.push(id);
-        let (nodes, names) = (&self.nodes, &self.names);
-        self.lookup.insert_unique(h, id, |&n| {
-            let node = &nodes[n as usize];
-            let at = node.name_at as usize;
-            name_hash(node.parent, &names[at..at + node.name_len as usize])
-        });
+        self.lookup
+            .insert_unique(spread(h), (id, h), |&(_, nh)| spread(nh));
         id
     }
 
@@ -515,10 +516,18 @@ impl FileTree {
     }
 }
 
-fn name_hash(parent: NodeId, name: &[u8]) -> u64 {
+/// 32 bits of a hash of (parent, name).
+fn name_hash(parent: NodeId, name: &[u8]) -> u32 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = rustc_hash::FxBuildHasher.build_hasher();
     h.write_u32(parent);
     h.write(name);
-    h.finish()
+    let x = h.finish();
+    (x ^ (x >> 32)) as u32
+}
+
+/// The table's 64-bit hash of a 32-bit one (its top bits pick the tag, its low bits
+/// the bucket: both must vary).
+fn spread(h: u32) -> u64 {
+    (h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }

@@ -89,16 +89,24 @@ pub struct Row {
 #[derive(Debug)]
 pub struct LayerSizes {
     pub merged: Vec<u64>,
-    /// Bytes this layer added or modified under each node.
-    pub changed: Vec<u64>,
+    /// Bytes this layer added or modified under each touched node (sparse: a layer
+    /// touches few of the nodes of a big tree).
+    pub changed: rustc_hash::FxHashMap<NodeId, u64>,
     /// Node has a version in the layer or a descendant that has.
     pub touched: Vec<bool>,
+}
+
+impl LayerSizes {
+    /// Bytes this layer added or modified under `n`.
+    pub fn changed(&self, n: NodeId) -> u64 {
+        self.changed.get(&n).copied().unwrap_or(0)
+    }
 }
 
 pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
     let n = tree.node_count();
     let mut merged = vec![0u64; n];
-    let mut changed = vec![0u64; n];
+    let mut changed: rustc_hash::FxHashMap<NodeId, u64> = rustc_hash::FxHashMap::default();
     let mut touched = vec![false; n];
     // Children always have larger ids than their parents: one reverse pass sums up.
     for id in (1..n).rev() {
@@ -145,7 +153,9 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
         } else {
             0
         };
-        changed[c as usize] += own;
+        if own > 0 {
+            *changed.entry(c).or_insert(0) += own;
+        }
         let mut p = c;
         while !touched[p as usize] {
             touched[p as usize] = true;
@@ -161,7 +171,11 @@ pub fn compute_sizes(tree: &FileTree, layer: usize) -> LayerSizes {
     for &id in &on_way {
         if id != ROOT {
             let p = tree.parent(id) as usize;
-            changed[p] += changed[id as usize];
+            if let Some(&v) = changed.get(&id) {
+                if v > 0 {
+                    *changed.entry(p as NodeId).or_insert(0) += v;
+                }
+            }
         }
     }
     LayerSizes {
@@ -341,7 +355,7 @@ fn kid(
         return None;
     };
     let size = if changes && change != Change::Removed {
-        sizes.changed[n as usize]
+        sizes.changed(n)
     } else {
         sizes.merged[n as usize]
     };
