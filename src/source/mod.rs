@@ -810,28 +810,36 @@ fn load_plan<S: BlobStore>(
     };
     let diff_ids = cfg.rootfs.diff_ids.clone();
     on(LoadEvent::Meta(Image::prepare(meta, history, layers)));
-    // Layers already parsed for another image are not parsed again when they come
-    // from Docker's own store (verified by Docker). Any other store's layers are parsed
-    // and verified: a diff id in a config is a claim, not proof of content. Parsed
-    // content equal to a cached layer shares it.
+    // Layers already parsed for another image are not parsed again when this store's
+    // bytes are proven to be that layer (Docker's own store, or digests remembered for
+    // the unchanged file). Otherwise they are parsed and verified: a diff id in a config
+    // is a claim, not proof of content. Parsed content equal to a cached layer shares it.
     let mut todo = plan.clone();
     let mut keep = Vec::new();
     match &opts.cache {
-        Some(cache) if store.is_dockers_own() => {
+        Some(cache) => {
             let c = cache.lock().unwrap();
             for (i, d) in diff_ids.iter().enumerate() {
+                // Proven to be that layer: Docker's own store, or bytes of this store
+                // already hashed to the diff id claimed (and not changed since).
+                let proven = || {
+                    store.is_dockers_own()
+                        || store
+                            .known_diff_id(&plan.layers[i].blob)
+                            .is_some_and(|k| k.eq_ignore_ascii_case(d))
+                };
                 match c.get(d) {
-                    Some(content) => on(LoadEvent::Layer(i, content.clone())),
-                    None => keep.push(i),
+                    Some(content) if proven() => on(LoadEvent::Layer(i, content.clone())),
+                    _ => keep.push(i),
                 }
             }
         }
-        _ => keep = (0..plan.layers.len()).collect(),
+        None => keep = (0..plan.layers.len()).collect(),
     }
     todo.layers = keep.iter().map(|&i| plan.layers[i].clone()).collect();
     let todo_ids: Vec<String> = keep.iter().map(|&i| diff_ids[i].clone()).collect();
     let cache = opts.cache.clone();
-    parse_layers(store, &todo, &todo_ids, opts, &mut |ev| match ev {
+    parse_layers(store, &todo, &todo_ids, &keep, opts, &mut |ev| match ev {
         LoadEvent::Layer(j, mut content) => {
             let i = keep[j];
             if let Some(c) = &cache {
@@ -882,6 +890,8 @@ fn parse_layers<S: BlobStore>(
     store: &S,
     plan: &Plan,
     diff_ids: &[String],
+    // The image's index of each layer of the plan (for messages).
+    index: &[usize],
     opts: &LoadOptions,
     on: &mut dyn FnMut(LoadEvent),
 ) -> Result<()> {
@@ -924,7 +934,7 @@ fn parse_layers<S: BlobStore>(
                             opts.progress.clone(),
                         )
                         .and_then(|c| {
-                            verify_layer(i, l, &diff_ids[i], &c)?;
+                            verify_layer(index[i], l, &diff_ids[i], &c)?;
                             Ok(c)
                         });
                     if r.is_err() {
@@ -945,7 +955,7 @@ fn parse_layers<S: BlobStore>(
                 Ok(c) => {
                     // The same blob listed again must be claimed with the same diff id.
                     let dup_error = dups[i].iter().find_map(|&d| {
-                        verify_layer(d, &plan.layers[d], &diff_ids[d], &c)
+                        verify_layer(index[d], &plan.layers[d], &diff_ids[d], &c)
                             .err()
                             .map(|e| (d, e))
                     });
@@ -972,7 +982,7 @@ fn parse_layers<S: BlobStore>(
         Some((i, e)) => Err(if e.kind == ErrorKind::Corrupt {
             e
         } else {
-            e.context(format!("layer {i}"))
+            e.context(format!("layer {}", index[i]))
         }),
         None => Ok(()),
     }

@@ -37,6 +37,11 @@ pub trait BlobStore: MetaStore + Sync {
     fn is_dockers_own(&self) -> bool {
         false
     }
+    /// The diff id this blob was found to have when it was hashed before (see
+    /// [`verified`]), without reading it.
+    fn known_diff_id(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 fn clean_name(raw: &[u8]) -> String {
@@ -146,6 +151,12 @@ impl MetaStore for DirStore {
 }
 
 impl BlobStore for DirStore {
+    fn known_diff_id(&self, name: &str) -> Option<String> {
+        let f = File::open(self.path(name).ok()?).ok()?;
+        let len = f.metadata().ok()?.len();
+        verified::lookup(&verified::key(&f, 0, len)?).map(|v| v.diff_id)
+    }
+
     fn blob_len(&self, name: &str) -> Option<u64> {
         self.path(name)
             .ok()
@@ -352,6 +363,12 @@ impl MetaStore for TarFileStore {
 }
 
 impl BlobStore for TarFileStore {
+    fn known_diff_id(&self, name: &str) -> Option<String> {
+        let m = self.member(name)?;
+        let f = File::open(&self.path).ok()?;
+        verified::lookup(&verified::key(&f, m.offset, m.size)?).map(|v| v.diff_id)
+    }
+
     fn blob_len(&self, name: &str) -> Option<u64> {
         self.member(name).map(|m| m.size)
     }
