@@ -136,19 +136,34 @@ fn layout_seed(format: Format, c: Compression, selector: &str) -> Vec<u8> {
     }
     let tokenize = |text: &[u8]| -> Vec<u8> {
         let mut s = String::from_utf8_lossy(text).into_owned();
-        for (i, (d, data)) in docs.iter().enumerate() {
-            let hex = d.trim_start_matches("sha256:");
-            s = s.replace(hex, &format!("#{i}"));
-            for sep in [":", ": "] {
-                s = s.replace(
-                    &format!("\"digest\"{sep}\"sha256:#{i}\",\"size\"{sep}{}", data.len()),
-                    &format!("\"digest\"{sep}\"sha256:#{i}\",\"size\"{sep}${i}"),
-                );
-                s = s.replace(
-                    &format!("\"size\"{sep}{},", data.len()),
-                    &format!("\"size\"{sep}${i},"),
-                );
+        for (i, (d, _)) in docs.iter().enumerate() {
+            s = s.replace(d.trim_start_matches("sha256:"), &format!("#{i}"));
+        }
+        // Sizes of linked descriptors become `$i`.
+        let Ok(mut v) = serde_json::from_str::<serde_json::Value>(&s) else {
+            return s.into_bytes();
+        };
+        fn walk(v: &mut serde_json::Value) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    let linked = m
+                        .get("digest")
+                        .and_then(|d| d.as_str())
+                        .and_then(|d| d.strip_prefix("sha256:#"))
+                        .map(str::to_string);
+                    if let (Some(i), true) = (linked, m.contains_key("size")) {
+                        m.insert("size".into(), format!("@@SIZE{i}@@").into());
+                    }
+                    m.values_mut().for_each(walk);
+                }
+                serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+                _ => {}
             }
+        }
+        walk(&mut v);
+        let mut s = serde_json::to_string(&v).unwrap();
+        for i in 0..docs.len() {
+            s = s.replace(&format!("\"@@SIZE{i}@@\""), &format!("${i}"));
         }
         s.into_bytes()
     };
