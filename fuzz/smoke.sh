@@ -43,7 +43,7 @@ for t in "${TARGETS[@]}"; do
     # One process (-jobs=1 -workers=1 writes libFuzzer's output to fuzz-0.log).
     if (cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- \
         -max_total_time="$FUZZ_SECONDS" -dict="$(dict_for "$t")" \
-        -max_len=262144 -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 \
+        -max_len=262144 -rss_limit_mb=2048 -timeout=10 -detect_leaks=0 -print_final_stats=1 \
         -jobs=1 -workers=1 >/dev/null 2>&1); then
         tail -n 12 fuzz-0.log | grep -E 'Done|stat::|#[0-9]+' | tail -n 4 || true
     else
