@@ -9,7 +9,9 @@ use layerlens_fuzz::{SEP, sha256_hex};
 use std::path::{Path, PathBuf};
 
 fn out(target: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
+    let d = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("seeds")
+        .join(target);
     std::fs::create_dir_all(&d).unwrap();
     d
 }
@@ -31,7 +33,9 @@ fn sample_layers() -> Vec<FLayer> {
                 FEntry::file_mode("usr/bin/tool", vec![0x7f; 300], 0o4755),
                 FEntry::symlink("bin", "usr/bin"),
                 FEntry::hardlink("usr/bin/tool2", "usr/bin/tool"),
-                FEntry::Fifo { path: b"run/fifo".to_vec() },
+                FEntry::Fifo {
+                    path: b"run/fifo".to_vec(),
+                },
                 FEntry::Char {
                     path: b"dev/null".to_vec(),
                     major: 1,
@@ -47,7 +51,10 @@ fn sample_layers() -> Vec<FLayer> {
                 FEntry::whiteout("usr/bin/tool2"),
                 FEntry::dir("var/cache/apk"),
                 FEntry::file("var/cache/apk/index.tar.gz", vec![1; 2000]),
-                FEntry::file("root/.aws/credentials", b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\n".to_vec()),
+                FEntry::file(
+                    "root/.aws/credentials",
+                    b"[default]\naws_access_key_id=AKIAIOSFODNN7EXAMPLE\n".to_vec(),
+                ),
             ],
         ),
         FLayer::new(
@@ -78,7 +85,11 @@ fn pax_layer() -> Vec<u8> {
 fn layer_stream() {
     let layers = sample_layers();
     for (i, l) in layers.iter().enumerate() {
-        put("layer_stream", &format!("layer{i}.tar"), &layer_tar(&l.entries));
+        put(
+            "layer_stream",
+            &format!("layer{i}.tar"),
+            &layer_tar(&l.entries),
+        );
     }
     put("layer_stream", "pax.tar", &pax_layer());
     put("layer_stream", "empty.tar", &[0u8; 1024]);
@@ -88,7 +99,9 @@ fn layer_stream() {
         let files = image_files(&img, Format::OciDir, c);
         let mut k = 0;
         for (name, data) in files {
-            if name.starts_with("blobs/") && (data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd])) {
+            if name.starts_with("blobs/")
+                && (data.starts_with(&[0x1f, 0x8b]) || data.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]))
+            {
                 put("layer_stream", &format!("layer{k}.tar.{ext}"), &data);
                 k += 1;
             }
@@ -121,7 +134,10 @@ fn layout_seed(format: Format, c: Compression, selector: &str) -> Vec<u8> {
     let docker = get("manifest.json").unwrap_or_default();
     // doc0: the manifest (the one the index names), doc1: the config, then the layers.
     let index_v: serde_json::Value = serde_json::from_slice(&index).unwrap();
-    let mdigest = index_v["manifests"][0]["digest"].as_str().unwrap().to_string();
+    let mdigest = index_v["manifests"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let blob = |d: &str| get(&format!("blobs/sha256/{}", d.trim_start_matches("sha256:"))).unwrap();
     let manifest = blob(&mdigest);
     let mv: serde_json::Value = serde_json::from_slice(&manifest).unwrap();
@@ -175,16 +191,36 @@ fn layout_seed(format: Format, c: Compression, selector: &str) -> Vec<u8> {
     for (i, (_, data)) in docs.iter().enumerate() {
         out.extend_from_slice(SEP);
         // Only JSON documents name other documents; layer blobs stay as they are.
-        if i < 2 { out.extend_from_slice(&tokenize(data)) } else { out.extend_from_slice(data) }
+        if i < 2 {
+            out.extend_from_slice(&tokenize(data))
+        } else {
+            out.extend_from_slice(data)
+        }
     }
     out
 }
 
 fn layout_resolve() {
-    put("layout_resolve", "oci.bin", &layout_seed(Format::OciDir, Compression::None, ""));
-    put("layout_resolve", "oci-gzip-tag.bin", &layout_seed(Format::OciDir, Compression::Gzip, "1"));
-    put("layout_resolve", "docker25.bin", &layout_seed(Format::Docker25, Compression::None, ""));
-    put("layout_resolve", "docker25-tag.bin", &layout_seed(Format::Docker25, Compression::Zstd, "seed:1"));
+    put(
+        "layout_resolve",
+        "oci.bin",
+        &layout_seed(Format::OciDir, Compression::None, ""),
+    );
+    put(
+        "layout_resolve",
+        "oci-gzip-tag.bin",
+        &layout_seed(Format::OciDir, Compression::Gzip, "1"),
+    );
+    put(
+        "layout_resolve",
+        "docker25.bin",
+        &layout_seed(Format::Docker25, Compression::None, ""),
+    );
+    put(
+        "layout_resolve",
+        "docker25-tag.bin",
+        &layout_seed(Format::Docker25, Compression::Zstd, "seed:1"),
+    );
     // A nested index: the index names an index (doc0) that names the manifest (doc1).
     let nested = [
         "".as_bytes(),
@@ -199,7 +235,9 @@ fn layout_resolve() {
 }
 
 fn dockerfile() {
-    let sample = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/sample.Dockerfile")).unwrap();
+    let sample =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../assets/sample.Dockerfile"))
+            .unwrap();
     let mut s = sample.clone();
     s.extend_from_slice(SEP);
     s.extend_from_slice(b"ADD file:0123 in /\n-/bin/sh -c #(nop)  CMD [\"/bin/sh\"]\nRUN /bin/sh -c apk add --no-cache curl # buildkit\n|1 V=2 /bin/sh -c echo $V\nCOPY dir:abcd in /app\n-ENV A=1\n");
@@ -221,10 +259,18 @@ fn registry_manifest() {
     put("registry_manifest", "oci.json", &with(0, oci));
     put("registry_manifest", "index.json", &with(1, index));
     put("registry_manifest", "list.json", &with(3, list));
-    put("registry_manifest", "ref-tag", &with(4, b"registry.example:5000/team/app:1.0"));
+    put(
+        "registry_manifest",
+        "ref-tag",
+        &with(4, b"registry.example:5000/team/app:1.0"),
+    );
     put("registry_manifest", "ref-hub", &with(4, b"alpine"));
     let digest = format!("localhost/app@sha256:{}", sha256_hex(b"x"));
-    put("registry_manifest", "ref-digest", &with(5, digest.as_bytes()));
+    put(
+        "registry_manifest",
+        "ref-digest",
+        &with(5, digest.as_bytes()),
+    );
     put("registry_manifest", "platform", &with(5, b"linux/arm64/v8"));
 }
 
@@ -235,8 +281,20 @@ fn main() {
     dockerfile();
     registry_manifest();
     // tree_rows takes structured (arbitrary) input: a few byte strings to start from.
-    for (i, s) in [&b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c"[..], &[0x55; 64], &[0xaa; 128]].iter().enumerate() {
+    for (i, s) in [
+        &b"\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a\x0b\x0c"[..],
+        &[0x55; 64],
+        &[0xaa; 128],
+    ]
+    .iter()
+    .enumerate()
+    {
         put("tree_rows", &format!("seed{i}"), s);
     }
-    println!("seeds written to {}", Path::new(env!("CARGO_MANIFEST_DIR")).join("seeds").display());
+    println!(
+        "seeds written to {}",
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("seeds")
+            .display()
+    );
 }

@@ -68,7 +68,10 @@ fuzz_target!(|data: &[u8]| {
     }
     if !parts[1].is_empty() {
         files.push(("index.json".into(), link(parts[1], &known)));
-        files.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+        files.push((
+            "oci-layout".into(),
+            br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+        ));
     }
     if !parts[2].is_empty() {
         files.push(("manifest.json".into(), link(parts[2], &known)));

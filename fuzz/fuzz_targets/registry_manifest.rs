@@ -39,7 +39,10 @@ fuzz_target!(|data: &[u8]| {
             let shown = r.to_string();
             // What it prints parses back to the same reference.
             let again = RegistryRef::parse(&shown);
-            assert!(again.is_ok(), "{shown:?} (from {text:?}) does not parse again: {again:?}");
+            assert!(
+                again.is_ok(),
+                "{shown:?} (from {text:?}) does not parse again: {again:?}"
+            );
             let _ = ImageSource::parse(&format!("registry://{text}"));
             r
         }

@@ -18,8 +18,26 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 const NAMES: &[&str] = &[
-    "a", "b", "etc", "usr", "..", ".", "", ".wh.a", ".wh..wh..opq", ".wh.b", "x y", "\u{e9}",
-    "\x1b[31m", "a\nb", "*", "lib", "bin", "~", "-", "@OUT",
+    "a",
+    "b",
+    "etc",
+    "usr",
+    "..",
+    ".",
+    "",
+    ".wh.a",
+    ".wh..wh..opq",
+    ".wh.b",
+    "x y",
+    "\u{e9}",
+    "\x1b[31m",
+    "a\nb",
+    "*",
+    "lib",
+    "bin",
+    "~",
+    "-",
+    "@OUT",
 ];
 
 #[derive(Arbitrary, Debug)]
@@ -27,7 +45,12 @@ struct P(Vec<u8>);
 
 impl P {
     fn bytes(&self) -> Vec<u8> {
-        let parts: Vec<&str> = self.0.iter().take(8).map(|b| NAMES[*b as usize % NAMES.len()]).collect();
+        let parts: Vec<&str> = self
+            .0
+            .iter()
+            .take(8)
+            .map(|b| NAMES[*b as usize % NAMES.len()])
+            .collect();
         parts.join("/").into_bytes()
     }
 }
@@ -109,15 +132,28 @@ fn entries(ops: &[Op], outside: &Path) -> Vec<FEntry> {
                 uid: 0,
                 gid: 0,
             },
-            Op::Dir(p) => FEntry::Dir { path: p.bytes(), mode: 0o755 },
+            Op::Dir(p) => FEntry::Dir {
+                path: p.bytes(),
+                mode: 0o755,
+            },
             Op::Symlink(p, t) => {
                 let path = p.bytes();
                 let depth = path.split(|b| *b == b'/').count().saturating_sub(1);
-                FEntry::Symlink { target: target(&t.bytes(), depth, outside), path }
+                FEntry::Symlink {
+                    target: target(&t.bytes(), depth, outside),
+                    path,
+                }
             }
-            Op::Hardlink(p, t) => FEntry::Hardlink { path: p.bytes(), target: t.bytes() },
+            Op::Hardlink(p, t) => FEntry::Hardlink {
+                path: p.bytes(),
+                target: t.bytes(),
+            },
             Op::Fifo(p) => FEntry::Fifo { path: p.bytes() },
-            Op::Char(p) => FEntry::Char { path: p.bytes(), major: 1, minor: 3 },
+            Op::Char(p) => FEntry::Char {
+                path: p.bytes(),
+                major: 1,
+                minor: 3,
+            },
             Op::Whiteout(p) => FEntry::Whiteout { path: p.bytes() },
             Op::Opaque(p) => FEntry::Opaque { dir: p.bytes() },
             Op::RawFile(raw) => FEntry::File {
@@ -136,7 +172,9 @@ fn walk(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             out.push(p.strip_prefix(root).unwrap().to_path_buf());
@@ -175,7 +213,11 @@ fuzz_target!(|input: Input| {
         .collect();
     let fimg = FImage::new("fuzz:1", layers);
     let (format, c, path) = match input.layout {
-        Layout::Legacy => (Format::DockerLegacy, Compression::None, images.path().join("i.tar")),
+        Layout::Legacy => (
+            Format::DockerLegacy,
+            Compression::None,
+            images.path().join("i.tar"),
+        ),
         Layout::Docker25(c) => (Format::Docker25, comp(c), images.path().join("i.tar")),
         Layout::OciDir(c) => (Format::OciDir, comp(c), images.path().join("oci")),
     };
@@ -250,10 +292,20 @@ fuzz_target!(|input: Input| {
     let rel = |q: &Path| q.strip_prefix(sandbox.path()).unwrap().to_path_buf();
     let dest_rel = rel(&dest);
     let base_rel = rel(base);
-    let allowed = [&work, &outside, &outside.join("sentinel"), &work.join("out")].map(|q| rel(q));
+    let allowed = [
+        &work,
+        &outside,
+        &outside.join("sentinel"),
+        &work.join("out"),
+    ]
+    .map(|q| rel(q));
     for p in walk(sandbox.path()) {
         let ok = p.starts_with(&dest_rel) || allowed.contains(&p) || base_rel.starts_with(&p);
-        assert!(ok, "extraction wrote outside its destination: {}", p.display());
+        assert!(
+            ok,
+            "extraction wrote outside its destination: {}",
+            p.display()
+        );
     }
     assert_eq!(std::fs::read(outside.join("sentinel")).unwrap(), b"s");
 });
