@@ -648,4 +648,31 @@ fn inputs_already_handled_stay_handled() {
         }
         assert!(t.elapsed() < Duration::from_secs(30), "{what} took {:?}", t.elapsed());
     }
+/// Found by `fuzz/registry_manifest`: `liAnux/arm64/v8` parsed as a Docker Hub
+/// repository with a capital, whose qualified name (`docker.io/liAnux/arm64/v8`, what
+/// is requested and shown) is not a reference at all. Rejected up front; every
+/// reference that parses prints as one that parses again.
+#[test]
+fn a_registry_reference_prints_as_one_that_parses() {
+    use layerlens::source::registry::RegistryRef;
+    let e = RegistryRef::parse("liAnux/arm64/v8").unwrap_err();
+    assert!(e.message.contains("lowercase"), "{}", e.message);
+    for good in [
+        "alpine",
+        "alpine:3.20",
+        "library/alpine",
+        "ghcr.io/org/app:1",
+        "127.0.0.1:5000/team/app:1",
+        "localhost/app",
+    ] {
+        let r = RegistryRef::parse(good).unwrap();
+        let again = RegistryRef::parse(&r.to_string()).unwrap();
+        assert_eq!(again, r, "{good}");
+    }
+    let (code, _, err) = run_limited(
+        &["report", "registry://liAnux/arm64/v8"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("lowercase"), "{err}");
 }

@@ -126,12 +126,20 @@ impl RegistryRef {
                 return Err(bad("the digest is not sha256:<64 hex digits>"));
             }
         }
-        Ok(RegistryRef {
+        let parsed = RegistryRef {
             registry: r.registry().to_string(),
             repository: r.repository().to_string(),
             tag: r.tag().map(str::to_string),
             digest,
-        })
+        };
+        // The qualified name is what is requested and shown: it must be a reference too
+        // (`Ab/c` reads as a Docker Hub repository with a capital, which none can have).
+        if parsed.to_string().parse::<Reference>().is_err() {
+            return Err(bad(&format!(
+                "{parsed} is not a valid reference (repository names are lowercase)"
+            )));
+        }
+        Ok(parsed)
     }
 
     /// The tag or digest this reference names (`latest` when neither).
