@@ -9,7 +9,7 @@
 //! | module | owns | depends on |
 //! |---|---|---|
 //! | [`model`] | entries, one layer's content ([`model::LayerContent`], parsed from a tar by [`model::layer::parse_tar`]), whiteouts, the layered file tree, the image and its history; no tokio, no ratatui | — |
-//! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it; split into host resolution, connection and TLS, errors, images and the export stream), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]), registries ([`source::registry`]: read-only client on `oci-client`, `registry://` loading, the push facts and Go-gzip sizes for triage) | model (registry facts: analysis::push types) |
+//! | [`source`] | where images come from: the Docker daemon ([`source::daemon`], bollard; the only code that talks to it; split into host resolution, connection and TLS, errors, images and the export stream), Docker's own layer store ([`source::docker_store`] + [`source::tarsplit`], read-only), `docker save` archives and OCI layouts ([`source::store`], [`source::layout`]), layer blobs ([`source::blob`]: every streamed layer hashed on its own thread by [`source::digest`] and checked against its diff id and digest; digests remembered per file by [`source::verified`]), the kept export ([`source::spool`]), file bytes on demand ([`source::read`]), registries ([`source::registry`]: read-only client on `oci-client`, `registry://` loading, the push facts and Go-gzip sizes for triage) | model (registry facts: analysis::push types) |
 //! | [`dockerfile`] | Dockerfiles: the tree-sitter parser (instructions, lines, stages, flags, heredocs, substitution; [`dockerfile::subst`]) and the history → line mapping ([`dockerfile::map`]), syntax classes for display ([`dockerfile::highlight`]); no tokio, no ratatui | model |
 //! | [`analysis`] | waste (dive-compatible and reclaimable), the diff of two images with cache-bust reasons, layers shared with other local images, advice measured in bytes ([`analysis::advice`]), the push/pull/egress plan and its `Triage` ([`analysis::push`]), secrets in layers ([`analysis::secrets`]) | model, dockerfile |
 //! | [`report`] | headless output: text, JSON, file listings, the CI gate, advice as text/JSON/SARIF/Markdown, triage ([`report::triage`]: text, JSON, Markdown); [`report::escape_controls`] for every text that reaches a terminal | model, analysis, dockerfile |
@@ -34,7 +34,18 @@
 //! [`tui::keymap`], whose contexts (global, tree, diff, picker, overlay, prompt,
 //! confirm) also generate the help and the footers. Panes import neither `app` nor
 //! `view` (checked by `tests/architecture.rs`); the loaded image is shared as an
-//! `Arc<Image>` with analysis, extraction and diff jobs.
+//! `Arc<Image>` with analysis, extraction and diff jobs. On trees of more than
+//! [`tui::files::BIG_TREE`] paths the file rows (another layer, a filter, a sort) are
+//! computed by one background worker ([`tui::jobs::filter_rows`]; a newer request
+//! replaces one not started, older answers are dropped by token), so a keystroke never
+//! waits for millions of rows.
+//!
+//! # Untrusted input
+//!
+//! Everything read from an image is data: [`model::layer`] bounds names and extension
+//! headers, no code recurses on tree depth, layers are verified against their digests,
+//! [`report::escape_controls`] guards every terminal line, and `fuzz/` has a cargo-fuzz
+//! target per parser.
 //!
 //! # Reading daemon images
 //!
