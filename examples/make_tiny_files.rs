@@ -52,14 +52,16 @@ fn main() {
     for l in 0..layers {
         let p = tmp.path().join(format!("layer{l}.tar"));
         {
-            let mut b = tar::Builder::new(BufWriter::with_capacity(1 << 20, File::create(&p).unwrap()));
+            let mut b =
+                tar::Builder::new(BufWriter::with_capacity(1 << 20, File::create(&p).unwrap()));
             let mut last_dir = String::new();
             for i in 0..files {
                 let fp = path(l, i);
                 let dir = &fp[..fp.rfind('/').unwrap()];
                 if dir != last_dir {
                     let mut h = header(dir, 0, tar::EntryType::Directory, 0o755);
-                    b.append_data(&mut h, format!("{dir}/"), std::io::empty()).unwrap();
+                    b.append_data(&mut h, format!("{dir}/"), std::io::empty())
+                        .unwrap();
                     last_dir = dir.to_string();
                 }
                 let c = content(l, i);
@@ -109,15 +111,22 @@ fn main() {
         "Layers": layer_files.iter().map(|(_, h)| format!("{h}/layer.tar")).collect::<Vec<_>>(),
     }]))
     .unwrap();
-    let mut b = tar::Builder::new(BufWriter::with_capacity(1 << 20, File::create(&out).unwrap()));
+    let mut b = tar::Builder::new(BufWriter::with_capacity(
+        1 << 20,
+        File::create(&out).unwrap(),
+    ));
     for (p, hex) in &layer_files {
         let mut f = File::open(p).unwrap();
         let len = f.seek(SeekFrom::End(0)).unwrap();
         f.seek(SeekFrom::Start(0)).unwrap();
         let mut h = header("", len, tar::EntryType::Regular, 0o644);
-        b.append_data(&mut h, format!("{hex}/layer.tar"), f).unwrap();
+        b.append_data(&mut h, format!("{hex}/layer.tar"), f)
+            .unwrap();
     }
-    for (name, data) in [(format!("{config_hex}.json"), &config), ("manifest.json".to_string(), &manifest)] {
+    for (name, data) in [
+        (format!("{config_hex}.json"), &config),
+        ("manifest.json".to_string(), &manifest),
+    ] {
         let mut h = header("", data.len() as u64, tar::EntryType::Regular, 0o644);
         b.append_data(&mut h, name, &data[..]).unwrap();
     }

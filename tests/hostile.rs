@@ -375,7 +375,8 @@ fn long_name_layer(typ: u8, len: u64) -> Vec<u8> {
         left -= n as u64;
     }
     gz.write_all(&suffix).unwrap();
-    gz.write_all(&vec![0u8; ((512 - size % 512) % 512) as usize]).unwrap();
+    gz.write_all(&vec![0u8; ((512 - size % 512) % 512) as usize])
+        .unwrap();
     gz.write_all(&ustar("short", 0, b'0')).unwrap();
     gz.write_all(&[0u8; 1024]).unwrap();
     gz.finish().unwrap()
@@ -453,7 +454,9 @@ fn huge_long_names_are_refused_without_reading_them_into_memory() {
 fn layers_that_do_not_match_their_digests_are_refused() {
     use common::{LayerBuilder, layers_archive, layers_archive_claiming};
     let dir = tempfile::tempdir().unwrap();
-    let base = LayerBuilder::new().file("etc/base", b"base", 0o644).finish();
+    let base = LayerBuilder::new()
+        .file("etc/base", b"base", 0o644)
+        .finish();
     let app_a = LayerBuilder::new().file("app/a", b"honest", 0o644).finish();
     let app_b = LayerBuilder::new()
         .file("app/a", b"honest", 0o644)
@@ -474,8 +477,14 @@ fn layers_that_do_not_match_their_digests_are_refused() {
     for cmd in [&["report", pb][..], &["diff", pa, pb], &["files", pb]] {
         let (code, out, err) = run_limited(cmd, Duration::from_secs(10));
         assert_eq!(code, 2, "{cmd:?} accepted a lying layer: {out}");
-        assert!(!out.contains("cache hit") && !out.contains("backdoor"), "{out}");
-        assert!(err.contains("layer 1") && err.contains("does not match its diff id"), "{cmd:?}: {err}");
+        assert!(
+            !out.contains("cache hit") && !out.contains("backdoor"),
+            "{out}"
+        );
+        assert!(
+            err.contains("layer 1") && err.contains("does not match its diff id"),
+            "{cmd:?}: {err}"
+        );
     }
 
     // OCI layout: a blob whose file content was changed in place.
@@ -495,7 +504,10 @@ fn layers_that_do_not_match_their_digests_are_refused() {
     .unwrap();
     let index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(oci.join("index.json")).unwrap()).unwrap();
-    let blob = |d: &str| oci.join("blobs/sha256").join(d.trim_start_matches("sha256:"));
+    let blob = |d: &str| {
+        oci.join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
     let manifest: serde_json::Value = serde_json::from_slice(
         &std::fs::read(blob(index["manifests"][0]["digest"].as_str().unwrap())).unwrap(),
     )
@@ -512,7 +524,10 @@ fn layers_that_do_not_match_their_digests_are_refused() {
     std::fs::write(&layer1, &evil).unwrap();
     let (code, out, err) = run_limited(&["report", oci.to_str().unwrap()], Duration::from_secs(10));
     assert_eq!(code, 2, "a tampered OCI blob was accepted: {out}");
-    assert!(err.contains("layer 1") && err.contains("does not match"), "{err}");
+    assert!(
+        err.contains("layer 1") && err.contains("does not match"),
+        "{err}"
+    );
 }
 
 /// Row 10: garbage numeric fields (a gid in base-256 too big for a gid, a uid that is
@@ -547,7 +562,10 @@ fn garbage_owner_fields_are_warned_about() {
         &["files", p.to_str().unwrap(), "--format", "json"],
         Duration::from_secs(10),
     );
-    assert!(!json.contains("4227528960") && !json.contains("4294"), "{json}");
+    assert!(
+        !json.contains("4227528960") && !json.contains("4294"),
+        "{json}"
+    );
 }
 
 /// The inputs the issue lists as already right stay so: each ends in one line and exit 2
@@ -572,16 +590,28 @@ fn inputs_already_handled_stay_handled() {
     let mut h = ustar("huge", 0, b'0');
     h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]);
     fix_sum(&mut h);
-    cases.push(("2^60-byte entry", archive_of("huge.tar", [&h[..], &end].concat()), 2));
+    cases.push((
+        "2^60-byte entry",
+        archive_of("huge.tar", [&h[..], &end].concat()),
+        2,
+    ));
     // A size field that is not a number.
     let mut h = ustar("garbage-size", 0, b'0');
     h[124..135].copy_from_slice(b"zz9zz9zz9zz");
     fix_sum(&mut h);
-    cases.push(("garbage size", archive_of("gsize.tar", [&h[..], &end].concat()), 2));
+    cases.push((
+        "garbage size",
+        archive_of("gsize.tar", [&h[..], &end].concat()),
+        2,
+    ));
     // A bad header checksum.
     let mut h = ustar("bad-sum", 0, b'0');
     h[148] = b'7';
-    cases.push(("bad checksum", archive_of("sum.tar", [&h[..], &end].concat()), 2));
+    cases.push((
+        "bad checksum",
+        archive_of("sum.tar", [&h[..], &end].concat()),
+        2,
+    ));
     // 100 000 GNU long-name records in a row.
     let mut chain = Vec::new();
     for _ in 0..100_000 {
@@ -594,7 +624,11 @@ fn inputs_already_handled_stay_handled() {
     chain.extend_from_slice(&end);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&chain).unwrap();
-    cases.push(("long-name chain", archive_of("chain.tar", gz.finish().unwrap()), 2));
+    cases.push((
+        "long-name chain",
+        archive_of("chain.tar", gz.finish().unwrap()),
+        2,
+    ));
     // 200 000 entries on one path: one file in the end.
     let mut same = Vec::new();
     for _ in 0..200_000 {
@@ -603,14 +637,22 @@ fn inputs_already_handled_stay_handled() {
     same.extend_from_slice(&end);
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(&same).unwrap();
-    cases.push(("one path 200k times", archive_of("same.tar", gz.finish().unwrap()), 0));
+    cases.push((
+        "one path 200k times",
+        archive_of("same.tar", gz.finish().unwrap()),
+        0,
+    ));
     // A gzip bomb: 1 GiB of zeros (an empty tar and its padding) in 1 MB.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     let zeros = vec![0u8; 1 << 20];
     for _ in 0..1024 {
         gz.write_all(&zeros).unwrap();
     }
-    cases.push(("1 GiB gzip bomb", archive_of("bomb.tar", gz.finish().unwrap()), 0));
+    cases.push((
+        "1 GiB gzip bomb",
+        archive_of("bomb.tar", gz.finish().unwrap()),
+        0,
+    ));
     // Nested OCI indexes that lead to no image (index.json → index → empty index). A
     // true cycle cannot be written with content digests; depth and emptiness can.
     let oci = dir.path().join("cycle");
@@ -639,15 +681,20 @@ fn inputs_already_handled_stay_handled() {
     cases.push(("/dev/zero", "/dev/zero".into(), 2));
     for (what, p, want) in cases {
         let t = Instant::now();
-        let (code, out, err) =
-            run_with_memory_limit(&["report", p.to_str().unwrap()], 256 << 20);
+        let (code, out, err) = run_with_memory_limit(&["report", p.to_str().unwrap()], 256 << 20);
         assert_eq!(code, want, "{what}: {out}{err}");
         if want == 2 {
             assert_eq!(err.trim().lines().count(), 1, "{what}: {err}");
             assert!(out.is_empty(), "{what}: {out}");
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "{what} took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "{what} took {:?}",
+            t.elapsed()
+        );
     }
+}
+
 /// Found by `fuzz/registry_manifest`: `liAnux/arm64/v8` parsed as a Docker Hub
 /// repository with a capital, whose qualified name (`docker.io/liAnux/arm64/v8`, what
 /// is requested and shown) is not a reference at all. Rejected up front; every

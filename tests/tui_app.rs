@@ -1781,9 +1781,17 @@ fn big_trees_rebuild_rows_off_the_ui_thread_and_drop_stale_answers() {
     let before = row_paths(&app);
     let first = keys(&mut app, "pip");
     keys(&mut sync, "pip");
-    assert_eq!(row_paths(&app), before, "rows changed before the job answered");
+    assert_eq!(
+        row_paths(&app),
+        before,
+        "rows changed before the job answered"
+    );
     assert!(app.files.filtering);
-    assert!(screen_text(&app).contains("updating…"), "{}", screen_text(&app));
+    assert!(
+        screen_text(&app).contains("updating…"),
+        "{}",
+        screen_text(&app)
+    );
     // The answers for "p" and "pi" are stale: dropped; the one for "pip" is shown.
     let jobs: Vec<Cmd> = first
         .into_iter()
@@ -1800,7 +1808,9 @@ fn big_trees_rebuild_rows_off_the_ui_thread_and_drop_stale_answers() {
     assert!(row_paths(&app).iter().any(|p| p.contains("/pip")));
     // Enter on the same text: nothing to recompute.
     assert!(
-        !enter(&mut app).iter().any(|c| matches!(c, Cmd::FilterRows { .. })),
+        !enter(&mut app)
+            .iter()
+            .any(|c| matches!(c, Cmd::FilterRows { .. })),
         "Enter recomputed the rows"
     );
     enter(&mut sync);

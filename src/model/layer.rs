@@ -401,8 +401,8 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             match kind {
                 EntryKind::File => match &content {
                     Content::Stream => {
-                        let (len, hash) =
-                            budget.reading_content(|| hash_content(&mut entry, &mut buf, tar_size))?;
+                        let (len, hash) = budget
+                            .reading_content(|| hash_content(&mut entry, &mut buf, tar_size))?;
                         e.size = len;
                         e.hash = hash;
                     }

@@ -1,8 +1,8 @@
 //! Opening a layer blob: detect compression (magic bytes first, media type as a hint)
 //! and parse the uncompressed tar.
 
-use crate::error::{Error, Result, from_io};
 use super::digest::HashingReader;
+use crate::error::{Error, Result, from_io};
 use crate::model::layer::{CountingReader, LayerContent, parse_layer};
 use std::io::{BufRead, BufReader, Read};
 use std::sync::Arc;

@@ -3,8 +3,8 @@
 //! parallel), or a one-pass stream (the daemon's export) collected as it goes.
 
 use super::blob::{Progress, ProgressReader, parse_blob, parse_blob_hashed};
-use super::verified;
 use super::layout::MetaStore;
+use super::verified;
 use crate::error::{Error, Result, from_io};
 use crate::model::LayerContent;
 use rustc_hash::FxHashMap;

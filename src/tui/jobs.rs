@@ -180,8 +180,7 @@ pub fn filter_rows(
     static SLOT: std::sync::OnceLock<Arc<(std::sync::Mutex<Option<Pending>>, std::sync::Condvar)>> =
         std::sync::OnceLock::new();
     let slot = SLOT.get_or_init(|| {
-        let slot: Arc<(std::sync::Mutex<Option<Pending>>, std::sync::Condvar)> =
-            Arc::default();
+        let slot: Arc<(std::sync::Mutex<Option<Pending>>, std::sync::Condvar)> = Arc::default();
         let worker = slot.clone();
         std::thread::spawn(move || {
             loop {
@@ -217,8 +216,7 @@ pub fn run_filter_job(image: &Image, job: super::files::FilterJob) -> super::fil
     let (expansion, rows) = if job.unfold && job.view.filter.is_some() {
         super::treeview::filter_rows(image, job.layer, &job.view, &job.expansion, &sizes)
     } else {
-        let rows =
-            super::treeview::build_rows(image, job.layer, &job.view, &job.expansion, &sizes);
+        let rows = super::treeview::build_rows(image, job.layer, &job.view, &job.expansion, &sizes);
         (job.expansion, rows)
     };
     super::files::FilterDone {

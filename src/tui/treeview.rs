@@ -683,8 +683,7 @@ mod tests {
     fn filter_rows_equal_a_build_under_their_expansion() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/sample.tar");
         let src = crate::source::ImageSource::parse(path).unwrap();
-        let img =
-            crate::source::load(&src, path, &crate::source::LoadOptions::default()).unwrap();
+        let img = crate::source::load(&src, path, &crate::source::LoadOptions::default()).unwrap();
         for layer in 0..img.layers.len() {
             for text in ["pip", "etc", "/\\.py$/", "zzz"] {
                 for sort in [Sort::Size, Sort::Name] {
