@@ -208,10 +208,15 @@ fn ustar(name: &str, size: u64, typ: u8) -> [u8; 512] {
     h[156] = typ;
     h[257..263].copy_from_slice(b"ustar\0");
     h[263..265].copy_from_slice(b"00");
+    fix_checksum(&mut h);
+    h
+}
+
+/// Recompute a tar header's checksum after editing it.
+fn fix_checksum(h: &mut [u8; 512]) {
     h[148..156].copy_from_slice(b"        ");
     let sum: u32 = h.iter().map(|&b| b as u32).sum();
     h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    h
 }
 
 fn pad(v: &mut Vec<u8>) {
@@ -534,17 +539,12 @@ fn layers_that_do_not_match_their_digests_are_refused() {
 /// not octal) are reported as warnings, never shown as a silent 4227528960.
 #[test]
 fn garbage_owner_fields_are_warned_about() {
-    let fix_sum = |h: &mut [u8; 512]| {
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    };
     let mut big_gid = ustar("big-gid", 0, b'0');
     big_gid[116..124].copy_from_slice(&[0x80, 0, 0, 0xff, 0xfb, 0xfb, 0xfb, 0x00]);
-    fix_sum(&mut big_gid);
+    fix_checksum(&mut big_gid);
     let mut bad_uid = ustar("bad-uid", 0, b'0');
     bad_uid[108..115].copy_from_slice(b"zz9zz9z");
-    fix_sum(&mut bad_uid);
+    fix_checksum(&mut bad_uid);
     let mut layer = Vec::new();
     layer.extend_from_slice(&big_gid);
     layer.extend_from_slice(&bad_uid);
@@ -574,11 +574,6 @@ fn garbage_owner_fields_are_warned_about() {
 fn inputs_already_handled_stay_handled() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let fix_sum = |h: &mut [u8; 512]| {
-        h[148..156].copy_from_slice(b"        ");
-        let sum: u32 = h.iter().map(|&b| b as u32).sum();
-        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
-    };
     let end = [0u8; 1024];
     let archive_of = |name: &str, layer: Vec<u8>| {
         let p = dir.path().join(name);
@@ -589,7 +584,7 @@ fn inputs_already_handled_stay_handled() {
     // A file claiming 2^60 bytes (base-256 size) with none present.
     let mut h = ustar("huge", 0, b'0');
     h[124..136].copy_from_slice(&[0x80, 0, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0]);
-    fix_sum(&mut h);
+    fix_checksum(&mut h);
     cases.push((
         "2^60-byte entry",
         archive_of("huge.tar", [&h[..], &end].concat()),
@@ -598,7 +593,7 @@ fn inputs_already_handled_stay_handled() {
     // A size field that is not a number.
     let mut h = ustar("garbage-size", 0, b'0');
     h[124..135].copy_from_slice(b"zz9zz9zz9zz");
-    fix_sum(&mut h);
+    fix_checksum(&mut h);
     cases.push((
         "garbage size",
         archive_of("gsize.tar", [&h[..], &end].concat()),
