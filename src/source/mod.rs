@@ -861,11 +861,23 @@ fn load_plan<S: BlobStore>(
 /// config) and, when the manifest gives one, its blob digest.
 fn verify_layer(i: usize, l: &PlanLayer, diff_id: &str, c: &LayerContent) -> Result<()> {
     let short = |d: &str| d.chars().take(19).collect::<String>();
+    // `<64 hex>/layer.tar` or `blobs/sha256/<64 hex>`: 12 hex digits say which.
+    let blob: String = l
+        .blob
+        .split('/')
+        .map(|part| {
+            if part.len() == 64 && part.bytes().all(|b| b.is_ascii_hexdigit()) {
+                format!("{}…", &part[..12])
+            } else {
+                part.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
     if let Some(got) = &c.diff_id {
         if !got.eq_ignore_ascii_case(diff_id) {
             return Err(Error::corrupt(format!(
-                "layer {i} ({}) does not match its diff id: the config says {}, its content is {}: the image is corrupt or was tampered with",
-                l.blob,
+                "layer {i} ({blob}) does not match its diff id: the config says {}, its content is {}: the image is corrupt or was tampered with",
                 short(diff_id),
                 short(got)
             )));
@@ -874,8 +886,7 @@ fn verify_layer(i: usize, l: &PlanLayer, diff_id: &str, c: &LayerContent) -> Res
     if let (Some(got), Some(want)) = (&c.blob_digest, &l.digest) {
         if !got.eq_ignore_ascii_case(want) {
             return Err(Error::corrupt(format!(
-                "layer {i} ({}) does not match its digest: the manifest says {}, the blob is {}: the image is corrupt or was tampered with",
-                l.blob,
+                "layer {i} ({blob}) does not match its digest: the manifest says {}, the blob is {}: the image is corrupt or was tampered with",
                 short(want),
                 short(got)
             )));
