@@ -154,7 +154,7 @@ pub fn parse_layer<R: BufRead>(reader: R) -> Result<LayerContent> {
         inner: reader,
         count: 0,
     };
-    let mut out = parse_tar(&mut counting, Content::Stream)?;
+    let mut out = parse_input(&mut counting, Content::Stream)?;
     out.stream_size = counting.count;
     Ok(out)
 }
@@ -222,6 +222,354 @@ impl<R: std::io::Seek> std::io::Seek for Guarded<'_, R> {
 /// Parse a layer tar from a reader that can seek forward, taking file fingerprints as
 /// `content` says. Reads to the end of the stream; `stream_size` is left to the caller.
 pub fn parse_tar<R: Read + std::io::Seek>(
+    reader: &mut R,
+    content: Content<'_>,
+) -> Result<LayerContent> {
+    parse_input(&mut super::tarstream::SeekInput::new(reader), content)
+}
+
+/// The header fields the layer model reads, decoded by the `tar` crate.
+struct Fields {
+    etype: tar::EntryType,
+    mode: std::io::Result<u32>,
+    uid: std::io::Result<u64>,
+    gid: std::io::Result<u64>,
+    mtime: std::io::Result<u64>,
+    dev: (Option<u32>, Option<u32>),
+}
+
+fn fields(h: &tar::Header) -> Fields {
+    use super::tarstream::{numeric, octal};
+    let etype = h.entry_type();
+    let old = h.as_old();
+    // The common octal form decoded here; anything else by the tar crate.
+    Fields {
+        etype,
+        mode: octal(&old.mode).map_or_else(|| h.mode(), |v| Ok(v as u32)),
+        uid: numeric(&old.uid).map_or_else(|| h.uid(), Ok),
+        gid: numeric(&old.gid).map_or_else(|| h.gid(), Ok),
+        mtime: numeric(&old.mtime).map_or_else(|| h.mtime(), Ok),
+        // Device numbers only for devices: on other entries the fields are often
+        // empty, and the tar crate formats an error message for each.
+        dev: if matches!(etype, tar::EntryType::Char | tar::EntryType::Block) {
+            (
+                h.device_major().ok().flatten(),
+                h.device_minor().ok().flatten(),
+            )
+        } else {
+            (None, None)
+        },
+    }
+}
+
+/// What to do with an entry once its header is understood.
+enum Step {
+    /// Not recorded (the root, a whiteout, a rejected entry): skip its content.
+    Skip,
+    /// A regular file: fingerprint its content, then record it.
+    File(Entry),
+    /// Recorded as it is; its content, if any, is skipped.
+    Record(Entry),
+}
+
+/// Decide what entry `n` (name, link target, header fields, content size, PAX records)
+/// is: records whiteouts and opaque markers and warnings in `out` as it goes.
+#[allow(clippy::too_many_arguments)]
+fn classify<'p>(
+    out: &mut LayerContent,
+    index: &FxHashMap<u64, u32>,
+    n: usize,
+    raw_name: &[u8],
+    link: Option<&[u8]>,
+    f: Fields,
+    tar_size: u64,
+    pax: Option<tar::PaxExtensions<'p>>,
+) -> Result<Step> {
+    let link_len = link.map_or(0, |l| l.len());
+    if raw_name.len() > MAX_NAME || link_len > MAX_NAME {
+        return Err(Error::corrupt(format!(
+            "tar entry #{n} has a name of {} bytes (the limit is {} KiB): refusing the layer",
+            raw_name.len().max(link_len),
+            MAX_NAME >> 10
+        )));
+    }
+    // Numeric fields that do not parse (or do not fit) are taken as 0, with a
+    // warning: never a silent 4227528960.
+    let mut garbage: Vec<&str> = Vec::new();
+    let mut field = |name: &'static str, v: std::io::Result<u64>, max: u64| match v {
+        Ok(v) if v <= max => v,
+        _ => {
+            garbage.push(name);
+            0
+        }
+    };
+    let mode = field("mode", f.mode.map(u64::from), u64::MAX) as u32 & 0o7777;
+    let mut uid = field("uid", f.uid, u32::MAX as u64) as u32;
+    let mut gid = field("gid", f.gid, u32::MAX as u64) as u32;
+    let mtime = field("mtime", f.mtime, u64::MAX);
+    // A PAX header the tar reader cannot parse is a corrupt layer: it would drop
+    // the header (with its `size=` and `path=`) and read file data as headers,
+    // listing decoys while other tools list the real files.
+    let malformed = || {
+        Error::corrupt(format!(
+            "malformed PAX extended header before tar entry #{n}: the layer is corrupt"
+        ))
+    };
+    for ext in pax.into_iter().flatten() {
+        let ext = ext.map_err(|_| malformed())?;
+        match ext.key_bytes() {
+            b"uid" => match parse_num(ext.value_bytes()) {
+                Some(v) if v <= u32::MAX as u64 => uid = v as u32,
+                _ => garbage.push("PAX uid"),
+            },
+            b"gid" => match parse_num(ext.value_bytes()) {
+                Some(v) if v <= u32::MAX as u64 => gid = v as u32,
+                _ => garbage.push("PAX gid"),
+            },
+            _ => {}
+        }
+    }
+    out.tar_size += tar_size;
+    if !garbage.is_empty() {
+        out.warn(format!(
+            "entry {:?}: unreadable {} in its tar header, taken as 0",
+            String::from_utf8_lossy(raw_name),
+            garbage.join(", ")
+        ));
+    }
+
+    let path = match normalize(raw_name) {
+        NormPath::Ok(p) => p,
+        NormPath::Root => return Ok(Step::Skip),
+        NormPath::Escapes => {
+            out.warn(format!(
+                "rejected entry {:?}: its path leaves the image root",
+                String::from_utf8_lossy(raw_name)
+            ));
+            return Ok(Step::Skip);
+        }
+    };
+
+    // Whiteouts.
+    let (parent, base) = split_parent(&path);
+    if base.starts_with(WH_PREFIX) {
+        if base == WH_OPAQUE {
+            out.opaque.push(parent.into());
+        } else if base.starts_with(WH_META_PREFIX) {
+            // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
+        } else {
+            let mut target = parent.to_vec();
+            if !target.is_empty() {
+                target.push(b'/');
+            }
+            target.extend_from_slice(&base[WH_PREFIX.len()..]);
+            out.whiteouts.push(target.into());
+        }
+        return Ok(Step::Skip);
+    }
+
+    let kind = match f.etype {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            EntryKind::File
+        }
+        tar::EntryType::Directory => EntryKind::Dir,
+        tar::EntryType::Symlink => EntryKind::Symlink,
+        tar::EntryType::Link => EntryKind::Hardlink,
+        tar::EntryType::Char => EntryKind::Char,
+        tar::EntryType::Block => EntryKind::Block,
+        tar::EntryType::Fifo => EntryKind::Fifo,
+        other => {
+            out.warn(format!(
+                "skipped entry {:?} of unsupported tar type {:?}",
+                String::from_utf8_lossy(raw_name),
+                other
+            ));
+            return Ok(Step::Skip);
+        }
+    };
+
+    let mut e = Entry {
+        path: path.into(),
+        kind,
+        size: 0,
+        tar_size,
+        mode,
+        uid,
+        gid,
+        mtime,
+        link: None,
+        hash: 0,
+        resolved: true,
+    };
+    match kind {
+        EntryKind::File => return Ok(Step::File(e)),
+        EntryKind::Symlink => {
+            let target = link.unwrap_or_default();
+            e.hash = XxHash3_64::oneshot(target);
+            e.size = target.len() as u64;
+            e.link = Some(target.into());
+        }
+        EntryKind::Hardlink => {
+            let target = match normalize(link.unwrap_or_default()) {
+                NormPath::Ok(t) => t,
+                _ => {
+                    out.warn(format!(
+                        "rejected hardlink {:?}: its target leaves the image root",
+                        e.path_lossy()
+                    ));
+                    return Ok(Step::Skip);
+                }
+            };
+            e.resolved = false;
+            e.link = Some(target.as_slice().into());
+            if let Some(ti) = find(index, &out.entries, &target) {
+                let t = &out.entries[ti as usize];
+                if t.resolved {
+                    fill_from_target(&mut e, t);
+                } else if t.kind == EntryKind::Hardlink {
+                    // A link to a link of this layer that points below: follow
+                    // the chain so the tree resolves it against the lower layers.
+                    e.link = t.link.clone();
+                }
+            }
+        }
+        EntryKind::Char | EntryKind::Block => {
+            let (ma, mi) = (f.dev.0.unwrap_or(0) as u64, f.dev.1.unwrap_or(0) as u64);
+            e.hash = (ma << 32) | mi;
+        }
+        EntryKind::Dir | EntryKind::Fifo => {}
+    }
+    Ok(Step::Record(e))
+}
+
+/// Add entry `e` to the layer (a path written twice keeps its last version).
+fn record(out: &mut LayerContent, index: &mut FxHashMap<u64, u32>, e: Entry) {
+    match find(index, &out.entries, &e.path) {
+        Some(i) => out.entries[i as usize] = e,
+        None => {
+            // On a hash collision the first path keeps the slot and the other
+            // is found by `find`'s scan.
+            index
+                .entry(path_hash(&e.path))
+                .or_insert(out.entries.len() as u32);
+            out.entries.push(e);
+        }
+    }
+}
+
+fn truncated(expected: u64, got: u64) -> Error {
+    Error::corrupt(format!(
+        "layer tar is truncated: an entry announced {expected} bytes but only {got} were present"
+    ))
+}
+
+/// Parse a layer tar from a [`super::tarstream::TarInput`], taking file fingerprints as
+/// `content` says. Reads to the end of the stream; `stream_size` is left to the caller.
+pub fn parse_input<I: super::tarstream::TarInput + ?Sized>(
+    input: &mut I,
+    content: Content<'_>,
+) -> Result<LayerContent> {
+    use super::tarstream::{TarError, TarReader};
+    let mut out = LayerContent::default();
+    // Path → entry, by hash of the path (compared on a hit) to avoid a key copy.
+    let mut index: FxHashMap<u64, u32> = FxHashMap::default();
+    let mut reader = TarReader::new(input, MAX_HEADER_BYTES);
+    let err = |e: TarError, n: usize| match e {
+        TarError::Truncated => Error::corrupt(format!(
+            "the layer tar ends in the middle of entry #{n}: truncated"
+        )),
+        TarError::Corrupt => Error::corrupt(format!(
+            "the layer is not a valid tar: entry #{n} has a corrupt header"
+        )),
+        TarError::HeadersOverLimit => Error::corrupt(format!(
+            "tar entry #{n} has over {} MiB of long-name/PAX headers: refusing the layer",
+            MAX_HEADER_BYTES >> 20
+        )),
+        TarError::Io(e) => from_io(e, format!("reading layer tar entry #{n}")),
+    };
+    let mut own_pax: Vec<u8>;
+    let mut n = 0usize;
+    loop {
+        let item = match reader.next_item() {
+            Ok(Some(item)) => item,
+            Ok(None) => break,
+            Err(e) => return Err(err(e, n)),
+        };
+        let f = fields(item.header);
+        let (size, file_pos) = (item.size, item.file_pos);
+        // A PAX header that no entry claimed is read as its own records (as the tar
+        // crate does), then skipped as an entry of an unsupported type.
+        let self_pax = item.pax.is_none()
+            && (f.etype.is_pax_global_extensions() || f.etype.is_pax_local_extensions());
+        let step = if self_pax {
+            let (name, link) = (item.name.to_vec(), item.link.map(<[u8]>::to_vec));
+            own_pax = reader.own_pax(size).map_err(|e| match e {
+                TarError::Truncated | TarError::HeadersOverLimit => Error::corrupt(format!(
+                    "malformed PAX extended header before tar entry #{n}: the layer is corrupt"
+                )),
+                e => err(e, n),
+            })?;
+            let pax = Some(tar::PaxExtensions::new(&own_pax));
+            classify(&mut out, &index, n, &name, link.as_deref(), f, size, pax)?
+        } else {
+            let pax = item.pax.map(tar::PaxExtensions::new);
+            classify(&mut out, &index, n, item.name, item.link, f, size, pax)?
+        };
+        match step {
+            Step::Skip | Step::Record(_) => {
+                let want = reader.stored_left();
+                let got = reader.skip_content().map_err(|e| err(e, n))?;
+                if got < want {
+                    return Err(truncated(want, got));
+                }
+                if let Step::Record(e) = step {
+                    record(&mut out, &mut index, e);
+                }
+            }
+            Step::File(mut e) => {
+                match &content {
+                    Content::Stream => {
+                        let buffered = reader.content_in_buffer().map_err(|e| err(e, n))?;
+                        let (len, hash) = match buffered {
+                            Some(bytes) => {
+                                let h = content_checksum(bytes);
+                                reader.consume_content();
+                                (size, h)
+                            }
+                            None => {
+                                let mut h =
+                                    crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64GoIso);
+                                let fed = reader.content(|b| h.update(b)).map_err(|e| err(e, n))?;
+                                (fed, h.finalize())
+                            }
+                        };
+                        if len != size {
+                            return Err(truncated(size, len));
+                        }
+                        e.size = len;
+                        e.hash = hash;
+                    }
+                    Content::Checksums(lookup) => {
+                        e.size = size;
+                        e.hash = lookup(file_pos, size)?;
+                        reader.skip_content().map_err(|e| err(e, n))?;
+                    }
+                }
+                record(&mut out, &mut index, e);
+            }
+        }
+        n += 1;
+    }
+    reader
+        .finish()
+        .map_err(|e| from_io(e, "reading layer tar"))?;
+    Ok(out)
+}
+
+/// The layer parser over the `tar` crate's reader: the reference the fast reader is
+/// checked against (tests and fuzzing compare the two).
+#[doc(hidden)]
+pub fn parse_tar_reference<R: Read + std::io::Seek>(
     counting: &mut R,
     content: Content<'_>,
 ) -> Result<LayerContent> {
@@ -232,12 +580,8 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             inner: &mut *counting,
             budget: &budget,
         });
-        // Path → entry, by hash of the path (compared on a hit) to avoid a key copy.
         let mut index: FxHashMap<u64, u32> = FxHashMap::default();
-        // Larger than the BufReaders below, so content is read straight into it.
         let mut buf = vec![0u8; 1024 * 1024];
-        // With a (forward) seek the tar reader skips padding without zeroing a
-        // scratch buffer for every entry.
         let entries = archive
             .entries_with_seek()
             .map_err(|e| from_io(e, "reading layer tar"))?;
@@ -254,213 +598,55 @@ pub fn parse_tar<R: Read + std::io::Seek>(
             })?;
             // What the tar reader reads on its own from here on counts for the next entry.
             budget.own.set(0);
-            let raw_name = entry.path_bytes();
-            let link_len = entry.link_name_bytes().map_or(0, |l| l.len());
-            if raw_name.len() > MAX_NAME || link_len > MAX_NAME {
-                return Err(Error::corrupt(format!(
-                    "tar entry #{n} has a name of {} bytes (the limit is {} KiB): refusing the layer",
-                    raw_name.len().max(link_len),
-                    MAX_NAME >> 10
-                )));
-            }
-            let raw_name = raw_name.into_owned();
-            let header = entry.header();
-            let etype = header.entry_type();
+            let raw_name = entry.path_bytes().into_owned();
+            let link = entry.link_name_bytes().map(|l| l.into_owned());
+            let f = fields(entry.header());
             let tar_size = entry.size();
-            // Numeric fields that do not parse (or do not fit) are taken as 0, with a
-            // warning: never a silent 4227528960.
-            let mut garbage: Vec<&str> = Vec::new();
-            let mut field = |name: &'static str, v: std::io::Result<u64>, max: u64| match v {
-                Ok(v) if v <= max => v,
-                _ => {
-                    garbage.push(name);
-                    0
-                }
-            };
-            let mode = field("mode", header.mode().map(u64::from), u64::MAX) as u32 & 0o7777;
-            let mut uid = field("uid", header.uid(), u32::MAX as u64) as u32;
-            let mut gid = field("gid", header.gid(), u32::MAX as u64) as u32;
-            let mtime = field("mtime", header.mtime(), u64::MAX);
-            // Device numbers only for devices: on other entries the fields are often
-            // empty, and the tar reader formats an error message for each.
-            let dev = if matches!(etype, tar::EntryType::Char | tar::EntryType::Block) {
-                (
-                    header.device_major().ok().flatten(),
-                    header.device_minor().ok().flatten(),
-                )
-            } else {
-                (None, None)
-            };
-            let link_raw = entry.link_name_bytes().map(|l| l.into_owned());
-            // A PAX header the tar reader cannot parse is a corrupt layer: it would drop
-            // the header (with its `size=` and `path=`) and read file data as headers,
-            // listing decoys while other tools list the real files.
-            let malformed = |n: usize| {
+            let file_pos = entry.raw_file_position();
+            let pax = entry.pax_extensions().map_err(|_| {
                 Error::corrupt(format!(
                     "malformed PAX extended header before tar entry #{n}: the layer is corrupt"
                 ))
-            };
-            match entry.pax_extensions() {
-                Err(_) => return Err(malformed(n)),
-                Ok(None) => {}
-                Ok(Some(pax)) => {
-                    for ext in pax {
-                        let ext = ext.map_err(|_| malformed(n))?;
-                        match ext.key_bytes() {
-                            b"uid" => match parse_num(ext.value_bytes()) {
-                                Some(v) if v <= u32::MAX as u64 => uid = v as u32,
-                                _ => garbage.push("PAX uid"),
-                            },
-                            b"gid" => match parse_num(ext.value_bytes()) {
-                                Some(v) if v <= u32::MAX as u64 => gid = v as u32,
-                                _ => garbage.push("PAX gid"),
-                            },
-                            _ => {}
-                        }
-                    }
-                }
+            })?;
+            // An unclaimed PAX header's own records were just read (as header bytes).
+            let own = budget.own.get().min(tar_size);
+            if own > 0 && own < tar_size {
+                return Err(Error::corrupt(format!(
+                    "malformed PAX extended header before tar entry #{n}: the layer is corrupt"
+                )));
             }
-            out.tar_size += tar_size;
-            if !garbage.is_empty() {
-                out.warn(format!(
-                    "entry {:?}: unreadable {} in its tar header, taken as 0",
-                    String::from_utf8_lossy(&raw_name),
-                    garbage.join(", ")
-                ));
-            }
-
-            let path = match normalize(&raw_name) {
-                NormPath::Ok(p) => p,
-                NormPath::Root => {
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                    continue;
-                }
-                NormPath::Escapes => {
-                    out.warn(format!(
-                        "rejected entry {:?}: its path leaves the image root",
-                        String::from_utf8_lossy(&raw_name)
-                    ));
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                    continue;
-                }
-            };
-
-            // Whiteouts.
-            let (parent, base) = split_parent(&path);
-            if base.starts_with(WH_PREFIX) {
-                if base == WH_OPAQUE {
-                    out.opaque.push(parent.into());
-                } else if base.starts_with(WH_META_PREFIX) {
-                    // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
-                } else {
-                    let mut target = parent.to_vec();
-                    if !target.is_empty() {
-                        target.push(b'/');
-                    }
-                    target.extend_from_slice(&base[WH_PREFIX.len()..]);
-                    out.whiteouts.push(target.into());
-                }
-                budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                continue;
-            }
-
-            let kind = match etype {
-                tar::EntryType::Regular
-                | tar::EntryType::Continuous
-                | tar::EntryType::GNUSparse => EntryKind::File,
-                tar::EntryType::Directory => EntryKind::Dir,
-                tar::EntryType::Symlink => EntryKind::Symlink,
-                tar::EntryType::Link => EntryKind::Hardlink,
-                tar::EntryType::Char => EntryKind::Char,
-                tar::EntryType::Block => EntryKind::Block,
-                tar::EntryType::Fifo => EntryKind::Fifo,
-                other => {
-                    out.warn(format!(
-                        "skipped entry {:?} of unsupported tar type {:?}",
-                        String::from_utf8_lossy(&raw_name),
-                        other
-                    ));
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                    continue;
-                }
-            };
-
-            let mut e = Entry {
-                path: path.into(),
-                kind,
-                size: 0,
+            let step = classify(
+                &mut out,
+                &index,
+                n,
+                &raw_name,
+                link.as_deref(),
+                f,
                 tar_size,
-                mode,
-                uid,
-                gid,
-                mtime,
-                link: None,
-                hash: 0,
-                resolved: true,
-            };
-            match kind {
-                EntryKind::File => match &content {
-                    Content::Stream => {
-                        let (len, hash) = budget
-                            .reading_content(|| hash_content(&mut entry, &mut buf, tar_size))?;
-                        e.size = len;
-                        e.hash = hash;
-                    }
-                    Content::Checksums(lookup) => {
-                        e.size = tar_size;
-                        e.hash = lookup(entry.raw_file_position(), tar_size)?;
-                    }
-                },
-                EntryKind::Symlink => {
-                    let target = link_raw.unwrap_or_default();
-                    e.hash = XxHash3_64::oneshot(&target);
-                    e.size = target.len() as u64;
-                    e.link = Some(target.into());
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
+                pax,
+            )?;
+            match step {
+                Step::Skip => {
+                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size - own))?
                 }
-                EntryKind::Hardlink => {
+                Step::Record(e) => {
                     budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                    let target = match normalize(&link_raw.unwrap_or_default()) {
-                        NormPath::Ok(t) => t,
-                        _ => {
-                            out.warn(format!(
-                                "rejected hardlink {:?}: its target leaves the image root",
-                                e.path_lossy()
-                            ));
-                            continue;
+                    record(&mut out, &mut index, e);
+                }
+                Step::File(mut e) => {
+                    match &content {
+                        Content::Stream => {
+                            let (len, hash) = budget
+                                .reading_content(|| hash_content(&mut entry, &mut buf, tar_size))?;
+                            e.size = len;
+                            e.hash = hash;
                         }
-                    };
-                    e.resolved = false;
-                    e.link = Some(target.clone().into());
-                    if let Some(ti) = find(&index, &out.entries, &target) {
-                        let t = &out.entries[ti as usize];
-                        if t.resolved {
-                            fill_from_target(&mut e, t);
-                        } else if t.kind == EntryKind::Hardlink {
-                            // A link to a link of this layer that points below: follow
-                            // the chain so the tree resolves it against the lower layers.
-                            e.link = t.link.clone();
+                        Content::Checksums(lookup) => {
+                            e.size = tar_size;
+                            e.hash = lookup(file_pos, tar_size)?;
                         }
                     }
-                }
-                EntryKind::Char | EntryKind::Block => {
-                    let (ma, mi) = (dev.0.unwrap_or(0) as u64, dev.1.unwrap_or(0) as u64);
-                    e.hash = (ma << 32) | mi;
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                }
-                EntryKind::Dir | EntryKind::Fifo => {
-                    budget.reading_content(|| drain(&mut entry, &mut buf, tar_size))?;
-                }
-            }
-            match find(&index, &out.entries, &e.path) {
-                Some(i) => out.entries[i as usize] = e,
-                None => {
-                    // On a hash collision the first path keeps the slot and the other
-                    // is found by `find`'s scan.
-                    index
-                        .entry(path_hash(&e.path))
-                        .or_insert(out.entries.len() as u32);
-                    out.entries.push(e);
+                    record(&mut out, &mut index, e);
                 }
             }
         }
@@ -476,6 +662,68 @@ pub fn parse_tar<R: Read + std::io::Seek>(
         }
     }
     Ok(out)
+}
+
+/// Parse `tar` with the fast reader and with [`parse_tar_reference`] and panic unless
+/// both fail or both give the same layer (entries, whiteouts, opaque directories,
+/// warnings, sizes). For tests and fuzzing.
+#[doc(hidden)]
+pub fn assert_same_as_reference(tar: &[u8]) {
+    let fast = parse_layer(tar);
+    let mut stream = ForwardSeek {
+        inner: tar,
+        count: 0,
+    };
+    let reference = parse_tar_reference(&mut stream, Content::Stream);
+    let show = |c: &LayerContent| {
+        let mut lines: Vec<String> = c
+            .entries
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {:?} size={} tar={} mode={:o} {}:{} mtime={} link={:?} hash={:x} {}",
+                    e.path_lossy(),
+                    e.kind,
+                    e.size,
+                    e.tar_size,
+                    e.mode,
+                    e.uid,
+                    e.gid,
+                    e.mtime,
+                    e.link.as_deref().map(String::from_utf8_lossy),
+                    e.hash,
+                    e.resolved
+                )
+            })
+            .collect();
+        lines.push(format!("whiteouts {:?} opaque {:?}", c.whiteouts, c.opaque));
+        lines.extend(c.warnings.iter().cloned());
+        lines.push(format!("tar size {}", c.tar_size));
+        lines
+    };
+    match (&fast, &reference) {
+        (Ok(a), Ok(b)) => {
+            let (a, b) = (show(a), show(b));
+            if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+                panic!(
+                    "the fast tar reader disagrees at line {i}:\n  fast: {:?}\n  tar:  {:?}",
+                    a.get(i),
+                    b.get(i)
+                );
+            }
+            assert_eq!(
+                fast.as_ref().unwrap().stream_size,
+                tar.len() as u64,
+                "stream size"
+            );
+        }
+        (Err(_), Err(_)) => {}
+        (a, b) => panic!(
+            "the fast tar reader disagrees: {:?} vs the tar crate's {:?}",
+            a.as_ref().map(|c| show(c).join("\n")),
+            b.as_ref().map(|c| show(c).join("\n"))
+        ),
+    }
 }
 
 /// Copy size, permissions, owner and content hash of `target` into hardlink `e`.

@@ -4,6 +4,7 @@
 pub mod entry;
 pub mod image;
 pub mod layer;
+pub mod tarstream;
 pub mod tree;
 
 pub use entry::{Entry, EntryKind, RawPath, display_path};
