@@ -128,6 +128,15 @@ pub enum NormPath {
 /// Normalise a tar name: strip leading `/` and `./`, drop `.` and empty components,
 /// reject `..`.
 pub fn normalize(raw: &[u8]) -> NormPath {
+    // Most names are normal already (maybe but a trailing `/`): one exact copy.
+    let trimmed = raw.strip_suffix(b"/").unwrap_or(raw);
+    if !trimmed.is_empty()
+        && trimmed
+            .split(|&b| b == b'/')
+            .all(|c| !matches!(c, b"" | b"." | b".."))
+    {
+        return NormPath::Ok(trimmed.to_vec());
+    }
     let mut out: Vec<u8> = Vec::with_capacity(raw.len());
     for comp in raw.split(|&b| b == b'/') {
         match comp {
@@ -170,6 +179,10 @@ mod tests {
         assert_eq!(normalize(b"./"), NormPath::Root);
         assert_eq!(normalize(b"a/../../etc"), NormPath::Escapes);
         assert_eq!(normalize(b"a/./b"), NormPath::Ok(b"a/b".to_vec()));
+        assert_eq!(normalize(b"usr/bin/"), NormPath::Ok(b"usr/bin".to_vec()));
+        assert_eq!(normalize(b"usr//"), NormPath::Ok(b"usr".to_vec()));
+        assert_eq!(normalize(b"/"), NormPath::Root);
+        assert_eq!(normalize(b"a/.."), NormPath::Escapes);
     }
 
     #[test]

@@ -532,7 +532,7 @@ impl<'i, I: TarInput + ?Sized> TarReader<'i, I> {
             }
             let off = block.offset().map_err(|_| TarError::Corrupt)?;
             let len = block.length().map_err(|_| TarError::Corrupt)?;
-            if (len != 0 && (stored - *remaining) % BLOCK != 0) || off < cur {
+            if (len != 0 && !(stored - *remaining).is_multiple_of(BLOCK)) || off < cur {
                 return Err(TarError::Corrupt);
             }
             let zeros = off - cur;
