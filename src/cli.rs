@@ -651,9 +651,21 @@ pub fn build(args: &[String]) -> Result<BuildOutcome> {
 /// With `LAYERLENS_TIMINGS=1`, print how long a phase took on stderr (for profiling).
 pub fn timing(what: &str, since: std::time::Instant) {
     if std::env::var_os("LAYERLENS_TIMINGS").is_some() {
+        // With the resident and peak memory so far (Linux).
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map_or(String::new(), |kb| format!(", {name} {} MiB", kb >> 10))
+        };
         eprintln!(
-            "timing: {what}: {:.1} ms",
-            since.elapsed().as_secs_f64() * 1e3
+            "timing: {what}: {:.1} ms{}{}",
+            since.elapsed().as_secs_f64() * 1e3,
+            field("VmRSS:"),
+            field("VmHWM:")
         );
     }
 }

@@ -216,18 +216,20 @@ fn lcs(a: &[String], b: &[String]) -> Vec<(usize, usize)> {
 /// Compare the own entries of two layers, ignoring modification times.
 pub fn compare_layers(a: &LayerContent, b: &LayerContent) -> FileChanges {
     let mut out = FileChanges::default();
-    let amap: FxHashMap<&[u8], &Entry> = a.entries.iter().map(|e| (&e.path[..], e)).collect();
-    let bmap: FxHashMap<&[u8], &Entry> = b.entries.iter().map(|e| (&e.path[..], e)).collect();
+    let amap: FxHashMap<&[u8], &Entry> = a.entries.iter().map(|e| (a.path(e), e)).collect();
+    let bmap: FxHashMap<&[u8], &Entry> = b.entries.iter().map(|e| (b.path(e), e)).collect();
     for e in &b.entries {
-        match amap.get(&e.path[..]) {
-            None => out.added.push(e.path_lossy()),
+        match amap.get(b.path(e)) {
+            None => out.added.push(b.path_lossy(e)),
             Some(o)
-                if !o.same_content(e)
+                if !o.same_content(e, (a.link(o), b.link(e)))
                     && !(o.kind == EntryKind::Dir && e.kind == EntryKind::Dir) =>
             {
-                out.modified.push(e.path_lossy())
+                out.modified.push(b.path_lossy(e))
             }
-            Some(o) if !o.same_content_and_meta(e) => out.metadata_only.push(e.path_lossy()),
+            Some(o) if !o.same_content_and_meta(e, (a.link(o), b.link(e))) => {
+                out.metadata_only.push(b.path_lossy(e))
+            }
             Some(o) => {
                 if o.mtime != e.mtime {
                     out.mtime_only += 1;
@@ -236,8 +238,8 @@ pub fn compare_layers(a: &LayerContent, b: &LayerContent) -> FileChanges {
         }
     }
     for e in &a.entries {
-        if !bmap.contains_key(&e.path[..]) {
-            out.removed.push(e.path_lossy());
+        if !bmap.contains_key(a.path(e)) {
+            out.removed.push(a.path_lossy(e));
         }
     }
     // Whiteouts are changes too.
@@ -494,11 +496,13 @@ fn owner(e: &Entry) -> String {
 
 /// Differences between the two final filesystems (modification times ignored).
 pub fn diff_final(a: &Image, b: &Image) -> (Vec<FileDiff>, FileTotals) {
-    let top = |img: &Image| -> FxHashMap<Vec<u8>, Entry> {
+    // Path → (entry, link target) at the top layer.
+    let top = |img: &Image| -> FxHashMap<Vec<u8>, (Entry, Option<Vec<u8>>)> {
         let mut m = FxHashMap::default();
         if let Some(top) = img.layers.len().checked_sub(1) {
             img.tree.walk_at(top, |n, _, e| {
-                m.insert(img.tree.path(n), e.clone());
+                let link = img.tree.link_at(n, top).map(<[u8]>::to_vec);
+                m.insert(img.tree.path(n), (e.clone(), link));
             });
         }
         m
@@ -507,7 +511,7 @@ pub fn diff_final(a: &Image, b: &Image) -> (Vec<FileDiff>, FileTotals) {
     let bm = top(b);
     let mut out = Vec::new();
     let mut t = FileTotals::default();
-    for (p, e) in &bm {
+    for (p, (e, e_link)) in &bm {
         match am.get(p) {
             None => {
                 t.added += 1;
@@ -520,12 +524,12 @@ pub fn diff_final(a: &Image, b: &Image) -> (Vec<FileDiff>, FileTotals) {
                     modified: None,
                 });
             }
-            Some(o) => {
+            Some((o, o_link)) => {
                 let dirs = o.kind == EntryKind::Dir && e.kind == EntryKind::Dir;
                 let changed = if dirs {
                     o.mode != e.mode || o.uid != e.uid || o.gid != e.gid
                 } else {
-                    !o.same_content_and_meta(e)
+                    !o.same_content_and_meta(e, (o_link.as_deref(), e_link.as_deref()))
                 };
                 if changed {
                     t.modified += 1;
@@ -552,7 +556,7 @@ pub fn diff_final(a: &Image, b: &Image) -> (Vec<FileDiff>, FileTotals) {
             }
         }
     }
-    for (p, e) in &am {
+    for (p, (e, _)) in &am {
         if !bm.contains_key(p) {
             t.removed += 1;
             t.removed_bytes += if e.kind == EntryKind::File { e.size } else { 0 };

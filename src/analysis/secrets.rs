@@ -179,17 +179,19 @@ pub fn candidates(img: &Image) -> Vec<Candidate> {
         if layer >= img.layers_loaded() {
             break;
         }
-        for e in &img.content(layer).entries {
+        let content = img.content(layer);
+        for e in &content.entries {
             if !matches!(e.kind, EntryKind::File) || e.size == 0 {
                 continue;
             }
-            let by_name = kind_by_name(&e.path);
-            let p = String::from_utf8_lossy(&e.path);
+            let path = content.path(e);
+            let by_name = kind_by_name(path);
+            let p = String::from_utf8_lossy(path);
             let small_text = e.size <= SMALL_TEXT_MAX && !is_system(&p) && text_like(&p);
             if by_name.is_some() || small_text {
                 out.push(Candidate {
                     layer,
-                    path: e.path.to_vec(),
+                    path: path.to_vec(),
                     size: e.size,
                     by_name,
                 });

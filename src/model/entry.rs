@@ -49,11 +49,22 @@ impl EntryKind {
 /// root, components separated by `/`, no `.`/`..`/empty components. The root is "".
 pub type RawPath = Box<[u8]>;
 
-/// One entry of a layer.
+/// `link_len` of an entry without a link target.
+pub const NO_LINK: u32 = u32::MAX;
+
+/// One entry of a layer. Its path (and link target) are bytes of the layer's name
+/// arena: [`super::LayerContent::path`], [`super::LayerContent::link`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub path: RawPath,
+    /// Offset of the path in the layer's name arena; the link target follows it.
+    pub at: u32,
+    pub path_len: u32,
+    /// Offset and length of the link target in the arena ([`NO_LINK`]: none).
+    pub link_at: u32,
+    pub link_len: u32,
     pub kind: EntryKind,
+    /// For hardlinks: whether size/mode/owner/hash were filled from the target.
+    pub resolved: bool,
     /// Content size. For a hardlink, the size of the content it links to.
     pub size: u64,
     /// Size recorded in the tar header (0 for hardlinks, dirs, links, devices): what
@@ -64,21 +75,22 @@ pub struct Entry {
     pub uid: u32,
     pub gid: u32,
     pub mtime: u64,
-    /// Symlink target (as written) or, for hardlinks, the normalised target path.
-    pub link: Option<RawPath>,
     /// CRC-64/GO-ISO of the content (files, hardlinks once resolved: the checksum
     /// Docker's tar-split records), xxh3 of the target (symlinks),
     /// of the device numbers (char/block devices); 0 otherwise.
     pub hash: u64,
-    /// For hardlinks: whether size/mode/owner/hash were filled from the target.
-    pub resolved: bool,
 }
 
 impl Entry {
     /// Whether two entries describe the same thing for the purpose of "modified":
     /// same kind, content, permissions and owner. mtime is deliberately ignored
-    /// (rewriting a file with the same bytes is not a change).
-    pub fn same_content_and_meta(&self, other: &Entry) -> bool {
+    /// (rewriting a file with the same bytes is not a change). `links`: the link
+    /// targets of `self` and `other`.
+    pub fn same_content_and_meta(
+        &self,
+        other: &Entry,
+        links: (Option<&[u8]>, Option<&[u8]>),
+    ) -> bool {
         let kind_eq = match (self.kind, other.kind) {
             (a, b) if a == b => true,
             // A hardlink and a file with the same content look the same to a process.
@@ -91,19 +103,35 @@ impl Entry {
             && self.mode == other.mode
             && self.uid == other.uid
             && self.gid == other.gid
-            && (self.kind != EntryKind::Symlink || self.link == other.link)
+            && (self.kind != EntryKind::Symlink || links.0 == links.1)
     }
 
-    /// Same content, differing only in metadata (mode, owner, mtime).
-    pub fn same_content(&self, other: &Entry) -> bool {
+    /// Same content, differing only in metadata (mode, owner, mtime). `links`: the
+    /// link targets of `self` and `other`.
+    pub fn same_content(&self, other: &Entry, links: (Option<&[u8]>, Option<&[u8]>)) -> bool {
         self.kind == other.kind
             && self.size == other.size
             && self.hash == other.hash
-            && self.link == other.link
+            && links.0 == links.1
     }
 
-    pub fn path_lossy(&self) -> String {
-        display_path(&self.path)
+    /// An entry of no path (the implicit directory, a test's blank).
+    pub fn blank(kind: EntryKind) -> Entry {
+        Entry {
+            at: 0,
+            path_len: 0,
+            link_at: 0,
+            link_len: NO_LINK,
+            kind,
+            resolved: true,
+            size: 0,
+            tar_size: 0,
+            mode: 0,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+            hash: 0,
+        }
     }
 }
 
@@ -128,32 +156,57 @@ pub enum NormPath {
 /// Normalise a tar name: strip leading `/` and `./`, drop `.` and empty components,
 /// reject `..`.
 pub fn normalize(raw: &[u8]) -> NormPath {
-    // Most names are normal already (maybe but a trailing `/`): one exact copy.
+    let mut out = Vec::new();
+    match normalize_into(raw, &mut out) {
+        Norm::Ok => NormPath::Ok(out),
+        Norm::Root => NormPath::Root,
+        Norm::Escapes => NormPath::Escapes,
+    }
+}
+
+/// What [`normalize_into`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Norm {
+    /// The normalised path was appended.
+    Ok,
+    /// The name is the root itself; nothing appended.
+    Root,
+    /// The name leaves the root; nothing appended.
+    Escapes,
+}
+
+/// [`normalize`], appending the path to `out`.
+pub fn normalize_into(raw: &[u8], out: &mut Vec<u8>) -> Norm {
+    // Most names are normal already (maybe but a trailing `/`): one copy.
     let trimmed = raw.strip_suffix(b"/").unwrap_or(raw);
     if !trimmed.is_empty()
         && trimmed
             .split(|&b| b == b'/')
             .all(|c| !matches!(c, b"" | b"." | b".."))
     {
-        return NormPath::Ok(trimmed.to_vec());
+        out.extend_from_slice(trimmed);
+        return Norm::Ok;
     }
-    let mut out: Vec<u8> = Vec::with_capacity(raw.len());
+    let start = out.len();
     for comp in raw.split(|&b| b == b'/') {
         match comp {
             b"" | b"." => continue,
-            b".." => return NormPath::Escapes,
+            b".." => {
+                out.truncate(start);
+                return Norm::Escapes;
+            }
             c => {
-                if !out.is_empty() {
+                if out.len() > start {
                     out.push(b'/');
                 }
                 out.extend_from_slice(c);
             }
         }
     }
-    if out.is_empty() {
-        NormPath::Root
+    if out.len() == start {
+        Norm::Root
     } else {
-        NormPath::Ok(out)
+        Norm::Ok
     }
 }
 

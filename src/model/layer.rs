@@ -1,7 +1,9 @@
 //! Parsing one layer tar into a [`LayerContent`]: its entries, whiteouts and opaque
 //! directories. The content of files is hashed as it streams and never kept.
 
-use super::entry::{Entry, EntryKind, NormPath, RawPath, normalize, split_parent};
+use super::entry::{
+    Entry, EntryKind, NO_LINK, Norm, RawPath, display_path, normalize_into, split_parent,
+};
 use crate::error::{Error, Result, from_io};
 use rustc_hash::FxHashMap;
 use std::io::{BufRead, Read};
@@ -12,6 +14,9 @@ use twox_hash::XxHash3_64;
 pub struct LayerContent {
     /// Entries in tar order; a path written twice keeps its last version.
     pub entries: Vec<Entry>,
+    /// The name arena: every entry's path and link target bytes ([`LayerContent::path`],
+    /// [`LayerContent::link`]), one allocation for the layer.
+    pub names: Vec<u8>,
     /// Paths deleted from the layers below by `.wh.NAME` markers.
     pub whiteouts: Vec<RawPath>,
     /// Directories whose lower children are hidden by `.wh..wh..opq`.
@@ -34,6 +39,36 @@ pub struct LayerContent {
 const MAX_WARNINGS: usize = 100;
 
 impl LayerContent {
+    /// The path of entry `e` of this layer (relative, no leading `/`).
+    pub fn path(&self, e: &Entry) -> &[u8] {
+        let at = e.at as usize;
+        &self.names[at..at + e.path_len as usize]
+    }
+
+    /// The link target of entry `e` of this layer (symlinks as written, hardlinks
+    /// normalised), if it has one.
+    pub fn link(&self, e: &Entry) -> Option<&[u8]> {
+        (e.link_len != NO_LINK).then(|| {
+            let at = e.link_at as usize;
+            &self.names[at..at + e.link_len as usize]
+        })
+    }
+
+    /// "/a/b" (lossy) for display.
+    pub fn path_lossy(&self, e: &Entry) -> String {
+        display_path(self.path(e))
+    }
+
+    /// Append `bytes` to the name arena; their (offset, length), or `None` when the
+    /// arena would pass 4 GiB.
+    pub fn put_name(&mut self, bytes: &[u8]) -> Option<(u32, u32)> {
+        let at = u32::try_from(self.names.len()).ok()?;
+        let len = u32::try_from(bytes.len()).ok()?;
+        at.checked_add(len).filter(|&end| end < NO_LINK)?;
+        self.names.extend_from_slice(bytes);
+        Some((at, len))
+    }
+
     /// Add a warning (after [`MAX_WARNINGS`], only a count of the rest).
     pub fn warn(&mut self, msg: String) {
         match self.warnings.len() {
@@ -338,33 +373,46 @@ fn classify<'p>(
         ));
     }
 
-    let path = match normalize(raw_name) {
-        NormPath::Ok(p) => p,
-        NormPath::Root => return Ok(Step::Skip),
-        NormPath::Escapes => {
+    // The path goes straight into the layer's name arena (taken back if the entry is
+    // not recorded).
+    let start = out.names.len();
+    if start + 2 * (raw_name.len() + link_len) >= u32::MAX as usize {
+        return Err(Error::corrupt(format!(
+            "tar entry #{n}: the layer's names exceed 4 GiB: refusing the layer"
+        )));
+    }
+    match normalize_into(raw_name, &mut out.names) {
+        Norm::Ok => {}
+        Norm::Root => return Ok(Step::Skip),
+        Norm::Escapes => {
             out.warn(format!(
                 "rejected entry {:?}: its path leaves the image root",
                 String::from_utf8_lossy(raw_name)
             ));
             return Ok(Step::Skip);
         }
-    };
+    }
+    let path_len = out.names.len() - start;
 
     // Whiteouts.
-    let (parent, base) = split_parent(&path);
+    let (parent, base) = split_parent(&out.names[start..]);
     if base.starts_with(WH_PREFIX) {
-        if base == WH_OPAQUE {
-            out.opaque.push(parent.into());
+        let (opaque, whiteout): (Option<RawPath>, Option<RawPath>) = if base == WH_OPAQUE {
+            (Some(parent.into()), None)
         } else if base.starts_with(WH_META_PREFIX) {
             // Other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not content.
+            (None, None)
         } else {
             let mut target = parent.to_vec();
             if !target.is_empty() {
                 target.push(b'/');
             }
             target.extend_from_slice(&base[WH_PREFIX.len()..]);
-            out.whiteouts.push(target.into());
-        }
+            (None, Some(target.into()))
+        };
+        out.names.truncate(start);
+        out.opaque.extend(opaque);
+        out.whiteouts.extend(whiteout);
         return Ok(Step::Skip);
     }
 
@@ -379,6 +427,7 @@ fn classify<'p>(
         tar::EntryType::Block => EntryKind::Block,
         tar::EntryType::Fifo => EntryKind::Fifo,
         other => {
+            out.names.truncate(start);
             out.warn(format!(
                 "skipped entry {:?} of unsupported tar type {:?}",
                 String::from_utf8_lossy(raw_name),
@@ -389,17 +438,19 @@ fn classify<'p>(
     };
 
     let mut e = Entry {
-        path: path.into(),
+        at: start as u32,
+        path_len: path_len as u32,
+        link_at: 0,
+        link_len: NO_LINK,
         kind,
+        resolved: true,
         size: 0,
         tar_size,
         mode,
         uid,
         gid,
         mtime,
-        link: None,
         hash: 0,
-        resolved: true,
     };
     match kind {
         EntryKind::File => return Ok(Step::File(e)),
@@ -407,29 +458,35 @@ fn classify<'p>(
             let target = link.unwrap_or_default();
             e.hash = XxHash3_64::oneshot(target);
             e.size = target.len() as u64;
-            e.link = Some(target.into());
+            e.link_at = out.names.len() as u32;
+            e.link_len = target.len() as u32;
+            out.names.extend_from_slice(target);
         }
         EntryKind::Hardlink => {
-            let target = match normalize(link.unwrap_or_default()) {
-                NormPath::Ok(t) => t,
-                _ => {
-                    out.warn(format!(
-                        "rejected hardlink {:?}: its target leaves the image root",
-                        e.path_lossy()
-                    ));
-                    return Ok(Step::Skip);
-                }
-            };
+            let link_at = out.names.len();
+            if !matches!(
+                normalize_into(link.unwrap_or_default(), &mut out.names),
+                Norm::Ok
+            ) {
+                let msg = format!(
+                    "rejected hardlink {:?}: its target leaves the image root",
+                    display_path(&out.names[start..start + path_len])
+                );
+                out.names.truncate(start);
+                out.warn(msg);
+                return Ok(Step::Skip);
+            }
             e.resolved = false;
-            e.link = Some(target.as_slice().into());
-            if let Some(ti) = find(index, &out.entries, &target) {
+            e.link_at = link_at as u32;
+            e.link_len = (out.names.len() - link_at) as u32;
+            if let Some(ti) = find(index, out, &out.names[link_at..]) {
                 let t = &out.entries[ti as usize];
                 if t.resolved {
-                    fill_from_target(&mut e, t);
+                    fill_from_target(&mut e, t, (t.link_at, t.link_len));
                 } else if t.kind == EntryKind::Hardlink {
                     // A link to a link of this layer that points below: follow
                     // the chain so the tree resolves it against the lower layers.
-                    e.link = t.link.clone();
+                    (e.link_at, e.link_len) = (t.link_at, t.link_len);
                 }
             }
         }
@@ -444,13 +501,14 @@ fn classify<'p>(
 
 /// Add entry `e` to the layer (a path written twice keeps its last version).
 fn record(out: &mut LayerContent, index: &mut FxHashMap<u64, u32>, e: Entry) {
-    match find(index, &out.entries, &e.path) {
+    let p = out.path(&e);
+    match find(index, out, p) {
         Some(i) => out.entries[i as usize] = e,
         None => {
             // On a hash collision the first path keeps the slot and the other
             // is found by `find`'s scan.
             index
-                .entry(path_hash(&e.path))
+                .entry(path_hash(p))
                 .or_insert(out.entries.len() as u32);
             out.entries.push(e);
         }
@@ -682,7 +740,7 @@ pub fn assert_same_as_reference(tar: &[u8]) {
             .map(|e| {
                 format!(
                     "{} {:?} size={} tar={} mode={:o} {}:{} mtime={} link={:?} hash={:x} {}",
-                    e.path_lossy(),
+                    c.path_lossy(e),
                     e.kind,
                     e.size,
                     e.tar_size,
@@ -690,7 +748,7 @@ pub fn assert_same_as_reference(tar: &[u8]) {
                     e.uid,
                     e.gid,
                     e.mtime,
-                    e.link.as_deref().map(String::from_utf8_lossy),
+                    c.link(e).map(String::from_utf8_lossy),
                     e.hash,
                     e.resolved
                 )
@@ -726,8 +784,10 @@ pub fn assert_same_as_reference(tar: &[u8]) {
     }
 }
 
-/// Copy size, permissions, owner and content hash of `target` into hardlink `e`.
-pub fn fill_from_target(e: &mut Entry, t: &Entry) {
+/// Copy size, permissions, owner and content hash of `target` into hardlink `e`;
+/// `t_link`: where the target's own link target lies in `e`'s name arena (offset,
+/// length or [`NO_LINK`]).
+pub fn fill_from_target(e: &mut Entry, t: &Entry, t_link: (u32, u32)) {
     match t.kind {
         EntryKind::File | EntryKind::Hardlink => {
             e.size = t.size;
@@ -737,7 +797,7 @@ pub fn fill_from_target(e: &mut Entry, t: &Entry) {
         _ => {
             // A second name of a symlink, fifo or device is that same thing.
             e.kind = t.kind;
-            e.link = t.link.clone();
+            (e.link_at, e.link_len) = t_link;
             e.size = t.size;
             e.hash = t.hash;
         }
@@ -754,12 +814,15 @@ fn path_hash(p: &[u8]) -> u64 {
 }
 
 /// The entry with path `p`, if the layer has one so far.
-fn find(index: &FxHashMap<u64, u32>, entries: &[Entry], p: &[u8]) -> Option<u32> {
+fn find(index: &FxHashMap<u64, u32>, out: &LayerContent, p: &[u8]) -> Option<u32> {
     let &i = index.get(&path_hash(p))?;
-    if &*entries[i as usize].path == p {
+    if out.path(&out.entries[i as usize]) == p {
         return Some(i);
     }
-    entries.iter().position(|e| &*e.path == p).map(|i| i as u32)
+    out.entries
+        .iter()
+        .position(|e| out.path(e) == p)
+        .map(|i| i as u32)
 }
 
 fn parse_num(v: &[u8]) -> Option<u64> {

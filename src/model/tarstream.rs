@@ -815,7 +815,7 @@ mod tests {
     fn the_fast_reader_reads_every_header_kind_as_the_tar_crate() {
         let t = mixed();
         let c = super::super::layer::parse_layer(&t[..]).unwrap();
-        let names: Vec<String> = c.entries.iter().map(|e| e.path_lossy()).collect();
+        let names: Vec<String> = c.entries.iter().map(|e| c.path_lossy(e)).collect();
         for want in [
             "/usr/a",
             "/p/pax-name",

@@ -3,7 +3,7 @@
 //! each layer's own changes are read from it without rebuilding anything: this is what
 //! lets the explorer switch layers instantly where dive rebuilds whole trees.
 
-use super::entry::{Entry, EntryKind, RawPath, split_parent};
+use super::entry::{Entry, EntryKind, NO_LINK, split_parent};
 use super::layer::{LayerContent, fill_from_target};
 use serde::Serialize;
 use std::sync::{Arc, LazyLock};
@@ -58,29 +58,39 @@ impl Version {
     }
 }
 
+/// `Node::more` of a node with at most one version.
+const NO_MORE: u32 = u32::MAX;
+/// `Version::layer` of a node's empty first slot (no layer has this index).
+const NO_LAYER: u16 = u16::MAX;
+const EMPTY_VERSION: Version = Version {
+    layer: NO_LAYER,
+    change: Change::Added,
+    kind: EntryKind::Dir,
+    entry: DELETED,
+    size: 0,
+};
+
+/// One path of the tree: 40 bytes. Most paths have one version, kept inline; a path
+/// with more has all of them in [`FileTree`]'s overflow table.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// The name's bytes in [`FileTree`]'s name arena (no allocation per node).
-    name_at: u64,
-    name_len: u32,
+    /// The name's bytes in [`FileTree`]'s name arena: offset << 24 | length (names
+    /// are at most [`super::layer::MAX_NAME`] bytes).
+    name: u64,
     pub parent: NodeId,
+    /// Index of its versions in `FileTree::more`, or [`NO_MORE`].
+    more: u32,
     /// Its children (a pointer-sized vector: most nodes are files, with none).
     pub children: thin_vec::ThinVec<NodeId>,
-    pub versions: smallvec::SmallVec<[Version; 1]>,
+    /// Its only version, while `more` is [`NO_MORE`] ([`NO_LAYER`]: none yet).
+    first: Version,
 }
 
+const NAME_LEN_BITS: u32 = 24;
+
 static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
-    path: Box::default(),
-    kind: EntryKind::Dir,
-    size: 0,
-    tar_size: 0,
     mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-    link: None,
-    hash: 0,
-    resolved: true,
+    ..Entry::blank(EntryKind::Dir)
 });
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +98,8 @@ pub struct FileTree {
     pub nodes: Vec<Node>,
     /// Every node's name, one after the other.
     names: Vec<u8>,
+    /// The versions of nodes with more than one (see [`Node`]).
+    more: Vec<Vec<Version>>,
     /// Every node but the root, by a 32-bit hash of (parent, name), kept beside the
     /// node id (8 bytes a node): probes compare the hash before touching a node, and
     /// growing the table never reads the nodes.
@@ -105,11 +117,11 @@ pub struct FileTree {
 impl FileTree {
     pub fn new() -> Self {
         let root = Node {
-            name_at: 0,
-            name_len: 0,
+            name: 0,
             parent: ROOT,
+            more: NO_MORE,
             children: thin_vec::ThinVec::new(),
-            versions: smallvec::SmallVec::new(),
+            first: EMPTY_VERSION,
         };
         FileTree {
             nodes: vec![root],
@@ -136,12 +148,28 @@ impl FileTree {
         }
     }
 
+    /// The link target of the entry of version `v` (symlinks, hardlinks).
+    pub fn link(&self, v: &Version) -> Option<&[u8]> {
+        match v.entry {
+            IMPLICIT_DIR | DELETED => None,
+            i => {
+                let c = &self.contents[v.layer as usize];
+                c.link(&c.entries[i as usize])
+            }
+        }
+    }
+
+    /// The link target of the entry visible at `node` in `layer`.
+    pub fn link_at(&self, node: NodeId, layer: usize) -> Option<&[u8]> {
+        self.state_at(node, layer).and_then(|v| self.link(v))
+    }
+
     /// The version of `node` in effect at `layer` (None: never existed so far).
     pub fn state_at(&self, node: NodeId, layer: usize) -> Option<&Version> {
         if node == ROOT {
             return None;
         }
-        let vs = &self.nodes[node as usize].versions;
+        let vs = self.versions(node);
         let i = vs.partition_point(|v| (v.layer as usize) <= layer);
         if i == 0 { None } else { Some(&vs[i - 1]) }
     }
@@ -160,10 +188,42 @@ impl FileTree {
 
     /// The version written by exactly `layer`, if any.
     pub fn version_in(&self, node: NodeId, layer: usize) -> Option<&Version> {
-        self.nodes[node as usize]
-            .versions
+        self.versions(node)
             .iter()
             .find(|v| v.layer as usize == layer)
+    }
+
+    /// Every version of `node`, lowest layer first.
+    pub fn versions(&self, node: NodeId) -> &[Version] {
+        let n = &self.nodes[node as usize];
+        if n.more != NO_MORE {
+            &self.more[n.more as usize]
+        } else if n.first.layer == NO_LAYER {
+            &[]
+        } else {
+            std::slice::from_ref(&n.first)
+        }
+    }
+
+    fn push_version(&mut self, node: NodeId, v: Version) {
+        let n = &mut self.nodes[node as usize];
+        if n.more != NO_MORE {
+            self.more[n.more as usize].push(v);
+        } else if n.first.layer == NO_LAYER {
+            n.first = v;
+        } else {
+            n.more = self.more.len() as u32;
+            self.more.push(vec![n.first, v]);
+        }
+    }
+
+    fn pop_version(&mut self, node: NodeId) {
+        let n = &mut self.nodes[node as usize];
+        if n.more != NO_MORE {
+            self.more[n.more as usize].pop();
+        } else {
+            n.first = EMPTY_VERSION;
+        }
     }
 
     pub fn children(&self, node: NodeId) -> &[NodeId] {
@@ -171,8 +231,9 @@ impl FileTree {
     }
 
     pub fn name(&self, node: NodeId) -> &[u8] {
-        let n = &self.nodes[node as usize];
-        &self.names[n.name_at as usize..n.name_at as usize + n.name_len as usize]
+        let packed = self.nodes[node as usize].name;
+        let at = (packed >> NAME_LEN_BITS) as usize;
+        &self.names[at..at + (packed & ((1 << NAME_LEN_BITS) - 1)) as usize]
     }
 
     pub fn parent(&self, node: NodeId) -> NodeId {
@@ -228,14 +289,16 @@ impl FileTree {
             return n;
         }
         let id = self.nodes.len() as NodeId;
-        let name_at = self.names.len() as u64;
-        self.names.extend_from_slice(name);
+        // Layer parsing refuses names over MAX_NAME (256 KiB), far below 2^24.
+        let len = name.len().min((1 << NAME_LEN_BITS) - 1);
+        let packed = ((self.names.len() as u64) << NAME_LEN_BITS) | len as u64;
+        self.names.extend_from_slice(&name[..len]);
         self.nodes.push(Node {
-            name_at,
-            name_len: name.len() as u32,
+            name: packed,
             parent,
+            more: NO_MORE,
             children: thin_vec::ThinVec::new(),
-            versions: smallvec::SmallVec::new(),
+            first: EMPTY_VERSION,
         });
         self.nodes[parent as usize].children.push(id);
         self.lookup
@@ -244,7 +307,7 @@ impl FileTree {
     }
 
     fn current(&self, node: NodeId) -> Option<&Version> {
-        self.nodes[node as usize].versions.last()
+        self.versions(node).last()
     }
 
     fn currently_present(&self, node: NodeId) -> bool {
@@ -254,13 +317,10 @@ impl FileTree {
     /// Record the version of `node` for `layer`, replacing one the same layer already
     /// recorded; `change` is computed against the state below `layer`.
     fn set_version(&mut self, node: NodeId, layer: u16, entry: u32) {
-        let below = {
-            let vs = &mut self.nodes[node as usize].versions;
-            if vs.last().is_some_and(|v| v.layer == layer) {
-                vs.pop();
-            }
-            vs.last().copied()
-        };
+        if self.versions(node).last().is_some_and(|v| v.layer == layer) {
+            self.pop_version(node);
+        }
+        let below = self.versions(node).last().copied();
         let change = match below {
             None => {
                 if entry == DELETED {
@@ -280,7 +340,14 @@ impl FileTree {
                 } else {
                     let old = self.entry(&b);
                     let new = self.entry_at_index(layer, entry);
-                    if old.same_content_and_meta(new) {
+                    let new_link = match entry {
+                        IMPLICIT_DIR => None,
+                        i => {
+                            let c = &self.contents[layer as usize];
+                            c.link(&c.entries[i as usize])
+                        }
+                    };
+                    if old.same_content_and_meta(new, (self.link(&b), new_link)) {
                         Change::Unchanged
                     } else {
                         Change::Modified
@@ -296,13 +363,16 @@ impl FileTree {
                 (e.kind, e.size)
             }
         };
-        self.nodes[node as usize].versions.push(Version {
-            layer,
-            change,
-            kind,
-            entry,
-            size,
-        });
+        self.push_version(
+            node,
+            Version {
+                layer,
+                change,
+                kind,
+                entry,
+                size,
+            },
+        );
         self.layer_changes[layer as usize].push(node);
     }
 
@@ -383,12 +453,12 @@ impl FileTree {
         self.last_parent = None;
 
         // Hardlinks whose target was not in the layer itself point below.
-        let unresolved: Vec<(usize, RawPath)> = content
+        let unresolved: Vec<(usize, Vec<u8>)> = content
             .entries
             .iter()
             .enumerate()
             .filter(|(_, e)| e.kind == EntryKind::Hardlink && !e.resolved)
-            .map(|(i, e)| (i, e.link.clone().unwrap_or_default()))
+            .map(|(i, e)| (i, content.link(e).unwrap_or_default().to_vec()))
             .collect();
         if !unresolved.is_empty() {
             let mut fills = Vec::new();
@@ -396,20 +466,25 @@ impl FileTree {
                 if let Some(t) = self.lookup_path(&target).and_then(|n| {
                     self.current(n)
                         .filter(|v| v.is_present())
-                        .map(|v| self.entry(v).clone())
+                        .map(|v| (self.entry(v).clone(), self.link(v).map(<[u8]>::to_vec)))
                 }) {
                     fills.push((i, t));
                 } else {
                     self.warnings.push(format!(
                         "layer {layer}: hardlink {} points to missing {}",
-                        content.entries[i].path_lossy(),
+                        content.path_lossy(&content.entries[i]),
                         super::entry::display_path(&target)
                     ));
                 }
             }
             let c = Arc::make_mut(&mut content);
-            for (i, t) in fills {
-                fill_from_target(&mut c.entries[i], &t);
+            for (i, (t, t_link)) in fills {
+                // The target's own link target, copied into this layer's names.
+                let at = match t_link {
+                    Some(l) => c.put_name(&l).unwrap_or((0, NO_LINK)),
+                    None => (0, NO_LINK),
+                };
+                fill_from_target(&mut c.entries[i], &t, at);
             }
         }
         self.contents.push(content.clone());
@@ -430,7 +505,7 @@ impl FileTree {
         }
         // Then the layer's own entries.
         for (i, e) in content.entries.iter().enumerate() {
-            let (parent, name) = self.ensure_parents(&e.path, l);
+            let (parent, name) = self.ensure_parents(content.path(e), l);
             let node = self.get_or_create(parent, name);
             if e.kind != EntryKind::Dir {
                 // Replacing a directory by anything else removes its contents.
@@ -498,7 +573,7 @@ impl FileTree {
         match e.kind {
             EntryKind::File => Some((v.layer as usize, self.path(node))),
             EntryKind::Hardlink => {
-                let target = e.link.as_deref()?.to_vec();
+                let target = self.link(v)?.to_vec();
                 let stored = self
                     .lookup_path(&target)
                     .and_then(|t| self.state_at(t, v.layer as usize))

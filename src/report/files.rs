@@ -20,7 +20,7 @@ pub struct FileRecord {
 }
 
 impl FileRecord {
-    fn from_entry(path: String, e: &Entry, change: Option<Change>) -> Self {
+    fn from_entry(path: String, e: &Entry, link: Option<&[u8]>, change: Option<Change>) -> Self {
         FileRecord {
             path,
             kind: e.kind,
@@ -28,7 +28,7 @@ impl FileRecord {
             mode: format!("{:04o}", e.mode),
             uid: e.uid,
             gid: e.gid,
-            link: e.link.as_ref().map(|l| {
+            link: link.map(|l| {
                 let s = String::from_utf8_lossy(l).into_owned();
                 if e.kind == EntryKind::Hardlink {
                     format!("/{s}")
@@ -106,7 +106,12 @@ pub fn for_each_merged(
         let Some(e) = tree.entry_at(n, layer) else {
             return Ok(false);
         };
-        f(FileRecord::from_entry(display_path(path), e, None))?;
+        f(FileRecord::from_entry(
+            display_path(path),
+            e,
+            tree.link_at(n, layer),
+            None,
+        ))?;
         Ok(e.kind == EntryKind::Dir)
     })
 }
@@ -136,14 +141,17 @@ pub fn for_each_change(
             let rec = match v.entry {
                 _ if v.change == Change::Unchanged && !include_unchanged => None,
                 // Describe what was removed, as it was below.
-                DELETED => layer
-                    .checked_sub(1)
-                    .and_then(|b| tree.entry_at(n, b))
-                    .map(|e| FileRecord::from_entry(display_path(path), e, Some(Change::Removed))),
+                DELETED => layer.checked_sub(1).and_then(|b| {
+                    tree.entry_at(n, b).map(|e| {
+                        let link = tree.link_at(n, b);
+                        FileRecord::from_entry(display_path(path), e, link, Some(Change::Removed))
+                    })
+                }),
                 IMPLICIT_DIR if v.change == Change::Unchanged => None,
                 _ => Some(FileRecord::from_entry(
                     display_path(path),
                     tree.entry(v),
+                    tree.link(v),
                     Some(v.change),
                 )),
             };

@@ -89,6 +89,17 @@ impl<R> HashingReader<R> {
     }
 }
 
+/// A reader dropped before [`HashingReader::finish`] (the parse failed) still waits for
+/// its hasher thread, which ends once the channel closes: no thread outlives it.
+impl<R> Drop for HashingReader<R> {
+    fn drop(&mut self) {
+        self.to_hasher = None;
+        if let Some(h) = self.hasher.take() {
+            let _ = h.join();
+        }
+    }
+}
+
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;

@@ -846,7 +846,7 @@ impl App {
             e.gid,
             crate::report::human(e.size)
         );
-        if let Some(l) = &e.link {
+        if let Some(l) = tree.link(&v) {
             let arrow = if e.kind == EntryKind::Hardlink {
                 "⇒ /"
             } else {

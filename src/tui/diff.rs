@@ -113,7 +113,7 @@ impl DiffState {
                     let size_in =
                         |c: Option<&crate::model::LayerContent>, p: &str| -> Option<u64> {
                             let raw = p.trim_start_matches('/').as_bytes();
-                            c.and_then(|c| c.entries.iter().find(|e| &e.path[..] == raw))
+                            c.and_then(|c| c.entries.iter().find(|e| c.path(e) == raw))
                                 .filter(|e| e.kind != EntryKind::Dir)
                                 .map(|e| e.size)
                         };

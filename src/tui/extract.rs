@@ -220,7 +220,7 @@ pub fn extract_now(
                 stack.extend_from_slice(tree.children(n));
                 Item::Dir
             }
-            EntryKind::Symlink => Item::Symlink(e.link.clone().unwrap_or_default().to_vec()),
+            EntryKind::Symlink => Item::Symlink(tree.link(&v).unwrap_or_default().to_vec()),
             EntryKind::File | EntryKind::Hardlink => match tree.content_location(n, layer) {
                 Some((layer, stored_at)) => Item::File {
                     layer,

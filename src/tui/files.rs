@@ -588,14 +588,14 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &FilesPane, v: &FilesView
         .skip(pane.offset)
         .take(body.height as usize)
         .collect();
-    let entry_of = |r: &Row| {
-        let at = if r.change == Change::Removed {
+    let at_of = |r: &Row| {
+        if r.change == Change::Removed {
             layer.saturating_sub(1)
         } else {
             layer
-        };
-        tree.entry_at(r.node, at)
+        }
     };
+    let entry_of = |r: &Row| tree.entry_at(r.node, at_of(r));
     // Attributes only where names keep room; the owner column as wide as the widest
     // owner shown (long UID:GID pairs do not eat into names).
     let show_attrs = pane.show_attrs && inner.width >= 80;
@@ -678,7 +678,7 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &FilesPane, v: &FilesView
         };
         spans.push(Span::styled(name, style));
         if let Some(e) = e {
-            if let Some(l) = &e.link {
+            if let Some(l) = tree.link_at(r.node, at_of(r)) {
                 let arrow = if e.kind == EntryKind::Hardlink {
                     " ⇒ /"
                 } else {
