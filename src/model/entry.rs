@@ -49,7 +49,7 @@ impl EntryKind {
 /// root, components separated by `/`, no `.`/`..`/empty components. The root is "".
 pub type RawPath = Box<[u8]>;
 
-/// `link_len` of an entry without a link target.
+/// `Entry::link` of an entry without a link target.
 pub const NO_LINK: u32 = u32::MAX;
 
 /// One entry of a layer. Its path (and link target) are bytes of the layer's name
@@ -59,9 +59,8 @@ pub struct Entry {
     /// Offset of the path in the layer's name arena; the link target follows it.
     pub at: u32,
     pub path_len: u32,
-    /// Offset and length of the link target in the arena ([`NO_LINK`]: none).
-    pub link_at: u32,
-    pub link_len: u32,
+    /// Its link target: an index into the layer's links ([`NO_LINK`]: none).
+    pub link: u32,
     pub kind: EntryKind,
     /// For hardlinks: whether size/mode/owner/hash were filled from the target.
     pub resolved: bool,
@@ -71,7 +70,7 @@ pub struct Entry {
     /// the entry costs in the layer, and dive's notion of size.
     pub tar_size: u64,
     /// Permission bits including setuid/setgid/sticky (`mode & 0o7777`).
-    pub mode: u32,
+    pub mode: u16,
     pub uid: u32,
     pub gid: u32,
     pub mtime: u64,
@@ -120,8 +119,7 @@ impl Entry {
         Entry {
             at: 0,
             path_len: 0,
-            link_at: 0,
-            link_len: NO_LINK,
+            link: NO_LINK,
             kind,
             resolved: true,
             size: 0,

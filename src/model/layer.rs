@@ -17,6 +17,8 @@ pub struct LayerContent {
     /// The name arena: every entry's path and link target bytes ([`LayerContent::path`],
     /// [`LayerContent::link`]), one allocation for the layer.
     pub names: Vec<u8>,
+    /// Link targets (offset, length in `names`), by [`Entry::link`].
+    pub links: Vec<(u32, u32)>,
     /// Paths deleted from the layers below by `.wh.NAME` markers.
     pub whiteouts: Vec<RawPath>,
     /// Directories whose lower children are hidden by `.wh..wh..opq`.
@@ -48,10 +50,8 @@ impl LayerContent {
     /// The link target of entry `e` of this layer (symlinks as written, hardlinks
     /// normalised), if it has one.
     pub fn link(&self, e: &Entry) -> Option<&[u8]> {
-        (e.link_len != NO_LINK).then(|| {
-            let at = e.link_at as usize;
-            &self.names[at..at + e.link_len as usize]
-        })
+        let &(at, len) = self.links.get(e.link as usize)?;
+        Some(&self.names[at as usize..at as usize + len as usize])
     }
 
     /// "/a/b" (lossy) for display.
@@ -67,6 +67,18 @@ impl LayerContent {
         at.checked_add(len).filter(|&end| end < NO_LINK)?;
         self.names.extend_from_slice(bytes);
         Some((at, len))
+    }
+
+    /// Add `bytes` as a link target: its index for [`Entry::link`], or [`NO_LINK`] when
+    /// the arena would pass 4 GiB.
+    pub fn add_link(&mut self, bytes: &[u8]) -> u32 {
+        match self.put_name(bytes) {
+            Some(at) => {
+                self.links.push(at);
+                (self.links.len() - 1) as u32
+            }
+            None => NO_LINK,
+        }
     }
 
     /// Add a warning (after [`MAX_WARNINGS`], only a count of the rest).
@@ -440,13 +452,12 @@ fn classify<'p>(
     let mut e = Entry {
         at: start as u32,
         path_len: path_len as u32,
-        link_at: 0,
-        link_len: NO_LINK,
+        link: NO_LINK,
         kind,
         resolved: true,
         size: 0,
         tar_size,
-        mode,
+        mode: mode as u16,
         uid,
         gid,
         mtime,
@@ -458,9 +469,7 @@ fn classify<'p>(
             let target = link.unwrap_or_default();
             e.hash = XxHash3_64::oneshot(target);
             e.size = target.len() as u64;
-            e.link_at = out.names.len() as u32;
-            e.link_len = target.len() as u32;
-            out.names.extend_from_slice(target);
+            e.link = out.add_link(target);
         }
         EntryKind::Hardlink => {
             let link_at = out.names.len();
@@ -477,16 +486,17 @@ fn classify<'p>(
                 return Ok(Step::Skip);
             }
             e.resolved = false;
-            e.link_at = link_at as u32;
-            e.link_len = (out.names.len() - link_at) as u32;
+            out.links
+                .push((link_at as u32, (out.names.len() - link_at) as u32));
+            e.link = (out.links.len() - 1) as u32;
             if let Some(ti) = find(index, out, &out.names[link_at..]) {
                 let t = &out.entries[ti as usize];
                 if t.resolved {
-                    fill_from_target(&mut e, t, (t.link_at, t.link_len));
+                    fill_from_target(&mut e, t, t.link);
                 } else if t.kind == EntryKind::Hardlink {
                     // A link to a link of this layer that points below: follow
                     // the chain so the tree resolves it against the lower layers.
-                    (e.link_at, e.link_len) = (t.link_at, t.link_len);
+                    e.link = t.link;
                 }
             }
         }
@@ -786,8 +796,8 @@ pub fn assert_same_as_reference(tar: &[u8]) {
 
 /// Copy size, permissions, owner and content hash of `target` into hardlink `e`;
 /// `t_link`: where the target's own link target lies in `e`'s name arena (offset,
-/// length or [`NO_LINK`]).
-pub fn fill_from_target(e: &mut Entry, t: &Entry, t_link: (u32, u32)) {
+/// index in `e`'s layer, or [`NO_LINK`]).
+pub fn fill_from_target(e: &mut Entry, t: &Entry, t_link: u32) {
     match t.kind {
         EntryKind::File | EntryKind::Hardlink => {
             e.size = t.size;
@@ -797,7 +807,7 @@ pub fn fill_from_target(e: &mut Entry, t: &Entry, t_link: (u32, u32)) {
         _ => {
             // A second name of a symlink, fifo or device is that same thing.
             e.kind = t.kind;
-            (e.link_at, e.link_len) = t_link;
+            e.link = t_link;
             e.size = t.size;
             e.hash = t.hash;
         }

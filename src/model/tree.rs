@@ -481,8 +481,8 @@ impl FileTree {
             for (i, (t, t_link)) in fills {
                 // The target's own link target, copied into this layer's names.
                 let at = match t_link {
-                    Some(l) => c.put_name(&l).unwrap_or((0, NO_LINK)),
-                    None => (0, NO_LINK),
+                    Some(l) => c.add_link(&l),
+                    None => NO_LINK,
                 };
                 fill_from_target(&mut c.entries[i], &t, at);
             }

@@ -225,7 +225,7 @@ pub fn extract_now(
                 Some((layer, stored_at)) => Item::File {
                     layer,
                     stored_at,
-                    mode: e.mode,
+                    mode: u32::from(e.mode),
                 },
                 None => Item::Skip,
             },

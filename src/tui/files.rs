@@ -631,7 +631,10 @@ pub fn draw(f: &mut Frame, area: Rect, ctx: Ctx, pane: &FilesPane, v: &FilesView
         let mut spans = Vec::new();
         if show_attrs {
             let (m, owner) = match e {
-                Some(e) => (mode_string(e.kind, e.mode), format!("{}:{}", e.uid, e.gid)),
+                Some(e) => (
+                    mode_string(e.kind, u32::from(e.mode)),
+                    format!("{}:{}", e.uid, e.gid),
+                ),
                 None => (String::new(), String::new()),
             };
             spans.push(Span::styled(
