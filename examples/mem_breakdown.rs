@@ -15,6 +15,8 @@ fn rss_mib() -> u64 {
 }
 
 fn main() {
+    // As the layerlens binary does.
+    layerlens::tune_allocator();
     let path = std::env::args()
         .nth(1)
         .expect("usage: mem_breakdown ARCHIVE.tar");

@@ -19,6 +19,8 @@ fn code(c: KeyCode) -> Msg {
 }
 
 fn main() {
+    // As the layerlens binary does.
+    layerlens::tune_allocator();
     let path = std::env::args()
         .nth(1)
         .expect("usage: tui_latency IMAGE.tar");

@@ -79,3 +79,16 @@ pub mod model;
 pub mod report;
 pub mod source;
 pub mod tui;
+
+/// Make glibc serve allocations of 1 MiB and more from their own mappings, always. By
+/// default its threshold grows after the first such block is freed, and the layer
+/// model's big vectors (entries, name arenas, the tree's tables) then double inside the
+/// heap, leaving the blocks they grew out of behind: on 2.4 M entries that is ~5 % more
+/// peak memory. Mapped blocks grow in place (`mremap`) and return to the system when freed.
+pub fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes the allocator's tuning; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}

@@ -5,6 +5,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    layerlens::tune_allocator();
     match run() {
         Ok(code) => code,
         Err(e) => {

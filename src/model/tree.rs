@@ -74,11 +74,12 @@ const EMPTY_VERSION: Version = Version {
 /// with more has all of them in [`FileTree`]'s overflow table.
 #[derive(Debug, Clone)]
 pub struct Node {
-    /// The name's bytes in [`FileTree`]'s name arena: offset << 24 | length (names
-    /// are at most [`super::layer::MAX_NAME`] bytes).
+    /// Where the name's bytes are: in the name arena of the layer that created the node
+    /// (inside the path of one of its entries): layer << 48 | offset << 16 | length; a
+    /// name of 64 KiB or more: [`LONG_NAME`] << 48 | index in `FileTree::long_names`.
     name: u64,
     pub parent: NodeId,
-    /// Index of its versions in `FileTree::more`, or [`NO_MORE`].
+    /// Index of its versions' range in `FileTree::more`, or [`NO_MORE`].
     more: u32,
     /// Its children (a pointer-sized vector: most nodes are files, with none).
     pub children: thin_vec::ThinVec<NodeId>,
@@ -86,7 +87,8 @@ pub struct Node {
     first: Version,
 }
 
-const NAME_LEN_BITS: u32 = 24;
+/// The layer field of a node whose name is in `FileTree::long_names`.
+const LONG_NAME: u64 = 0xFFFF;
 
 static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
     mode: 0o755,
@@ -96,10 +98,13 @@ static IMPLICIT_ENTRY: LazyLock<Entry> = LazyLock::new(|| Entry {
 #[derive(Debug, Clone, Default)]
 pub struct FileTree {
     pub nodes: Vec<Node>,
-    /// Every node's name, one after the other.
-    names: Vec<u8>,
-    /// The versions of nodes with more than one (see [`Node`]).
-    more: Vec<Vec<Version>>,
+    /// Names of 64 KiB or more (node names are otherwise read from the layers).
+    long_names: Vec<Box<[u8]>>,
+    /// The versions of nodes with more than one (see [`Node`]): (start, length) in
+    /// `more_versions`, where a node's versions lie side by side (moved to the end when
+    /// one is added and others follow them).
+    more: Vec<(u32, u32)>,
+    more_versions: Vec<Version>,
     /// Every node but the root, by a 32-bit hash of (parent, name), kept beside the
     /// node id (8 bytes a node): probes compare the hash before touching a node, and
     /// growing the table never reads the nodes.
@@ -197,7 +202,8 @@ impl FileTree {
     pub fn versions(&self, node: NodeId) -> &[Version] {
         let n = &self.nodes[node as usize];
         if n.more != NO_MORE {
-            &self.more[n.more as usize]
+            let (at, len) = self.more[n.more as usize];
+            &self.more_versions[at as usize..(at + len) as usize]
         } else if n.first.layer == NO_LAYER {
             &[]
         } else {
@@ -208,19 +214,33 @@ impl FileTree {
     fn push_version(&mut self, node: NodeId, v: Version) {
         let n = &mut self.nodes[node as usize];
         if n.more != NO_MORE {
-            self.more[n.more as usize].push(v);
+            let (at, len) = &mut self.more[n.more as usize];
+            if (*at + *len) as usize != self.more_versions.len() {
+                let from = *at as usize..(*at + *len) as usize;
+                *at = self.more_versions.len() as u32;
+                self.more_versions.extend_from_within(from);
+            }
+            *len += 1;
+            self.more_versions.push(v);
         } else if n.first.layer == NO_LAYER {
             n.first = v;
         } else {
             n.more = self.more.len() as u32;
-            self.more.push(vec![n.first, v]);
+            self.more.push((self.more_versions.len() as u32, 2));
+            self.more_versions.extend([n.first, v]);
         }
     }
 
     fn pop_version(&mut self, node: NodeId) {
         let n = &mut self.nodes[node as usize];
         if n.more != NO_MORE {
-            self.more[n.more as usize].pop();
+            let (at, len) = &mut self.more[n.more as usize];
+            if *len > 0 {
+                if (*at + *len) as usize == self.more_versions.len() {
+                    self.more_versions.pop();
+                }
+                *len -= 1;
+            }
         } else {
             n.first = EMPTY_VERSION;
         }
@@ -232,8 +252,18 @@ impl FileTree {
 
     pub fn name(&self, node: NodeId) -> &[u8] {
         let packed = self.nodes[node as usize].name;
-        let at = (packed >> NAME_LEN_BITS) as usize;
-        &self.names[at..at + (packed & ((1 << NAME_LEN_BITS) - 1)) as usize]
+        let (layer, at, len) = (
+            packed >> 48,
+            ((packed >> 16) & 0xFFFF_FFFF) as usize,
+            (packed & 0xFFFF) as usize,
+        );
+        if layer == LONG_NAME {
+            &self.long_names[at]
+        } else if len == 0 {
+            &[]
+        } else {
+            &self.contents[layer as usize].names[at..at + len]
+        }
     }
 
     pub fn parent(&self, node: NodeId) -> NodeId {
@@ -283,16 +313,21 @@ impl FileTree {
         Some(n)
     }
 
-    fn get_or_create(&mut self, parent: NodeId, name: &[u8]) -> NodeId {
+    /// The child `name` of `parent`, created if missing; `at`: the offset of `name` in
+    /// the name arena of the layer being stacked (the last one).
+    fn get_or_create(&mut self, parent: NodeId, name: &[u8], at: u32) -> NodeId {
         let h = name_hash(parent, name);
         if let Some(n) = self.find_child(parent, name, h) {
             return n;
         }
         let id = self.nodes.len() as NodeId;
-        // Layer parsing refuses names over MAX_NAME (256 KiB), far below 2^24.
-        let len = name.len().min((1 << NAME_LEN_BITS) - 1);
-        let packed = ((self.names.len() as u64) << NAME_LEN_BITS) | len as u64;
-        self.names.extend_from_slice(&name[..len]);
+        let packed = if name.len() < 0xFFFF {
+            let layer = (self.contents.len() - 1) as u64;
+            (layer << 48) | ((at as u64) << 16) | name.len() as u64
+        } else {
+            self.long_names.push(name.into());
+            (LONG_NAME << 48) | (((self.long_names.len() - 1) as u64) << 16)
+        };
         self.nodes.push(Node {
             name: packed,
             parent,
@@ -401,7 +436,8 @@ impl FileTree {
 
     /// Make sure every directory above `path` exists as a directory in `layer`; returns
     /// the parent node of `path` and the final component.
-    fn ensure_parents<'p>(&mut self, path: &'p [u8], layer: u16) -> (NodeId, &'p [u8]) {
+    /// `at`: the offset of `path` in the layer's name arena.
+    fn ensure_parents<'p>(&mut self, path: &'p [u8], at: u32, layer: u16) -> (NodeId, &'p [u8]) {
         let (parent_path, name) = split_parent(path);
         // Tars list a directory's entries together: reuse the last parent while it is
         // still a directory here.
@@ -414,16 +450,18 @@ impl FileTree {
                 return (*node, name);
             }
         }
-        let n = self.ensure_dirs(parent_path, layer);
+        let n = self.ensure_dirs(parent_path, at, layer);
         self.last_parent = Some((parent_path.to_vec(), n));
         (n, name)
     }
 
-    fn ensure_dirs(&mut self, parent_path: &[u8], layer: u16) -> NodeId {
+    fn ensure_dirs(&mut self, parent_path: &[u8], at: u32, layer: u16) -> NodeId {
         let mut n = ROOT;
         if !parent_path.is_empty() {
+            let mut off = at;
             for comp in parent_path.split(|&b| b == b'/') {
-                let c = self.get_or_create(n, comp);
+                let c = self.get_or_create(n, comp, off);
+                off += comp.len() as u32 + 1;
                 let is_dir = self
                     .current(c)
                     .filter(|v| v.is_present())
@@ -505,8 +543,10 @@ impl FileTree {
         }
         // Then the layer's own entries.
         for (i, e) in content.entries.iter().enumerate() {
-            let (parent, name) = self.ensure_parents(content.path(e), l);
-            let node = self.get_or_create(parent, name);
+            let path = content.path(e);
+            let (parent, name) = self.ensure_parents(path, e.at, l);
+            let name_at = e.at + (path.len() - name.len()) as u32;
+            let node = self.get_or_create(parent, name, name_at);
             if e.kind != EntryKind::Dir {
                 // Replacing a directory by anything else removes its contents.
                 let was_dir = self
@@ -605,4 +645,44 @@ fn name_hash(parent: NodeId, name: &[u8]) -> u32 {
 /// the bucket: both must vary).
 fn spread(h: u32) -> u64 {
     (h as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture::{FEntry, layer_tar};
+    use crate::model::parse_layer;
+
+    #[test]
+    fn node_names_are_read_from_their_layers_and_long_ones_kept_apart() {
+        let long = "n".repeat(70_000);
+        let mut tree = FileTree::new();
+        for entries in [
+            vec![
+                FEntry::file("usr/bin/tool", "1"),
+                FEntry::file(&format!("d/{long}"), "2"),
+            ],
+            vec![
+                FEntry::file("usr/lib/x", "3"),
+                FEntry::file("usr/bin/tool", "4"),
+            ],
+        ] {
+            let c = parse_layer(&layer_tar(&entries)[..]).unwrap();
+            tree.push_layer(Arc::new(c));
+        }
+        for path in ["usr/bin/tool", "usr/lib/x", &format!("d/{long}")] {
+            let n = tree.lookup_path(path.as_bytes()).expect(path);
+            assert_eq!(tree.path(n), path.as_bytes());
+        }
+        // Created by layer 0, named from layer 0's arena; `lib` from layer 1's.
+        let lib = tree.lookup_path(b"usr/lib").unwrap();
+        assert_eq!(tree.nodes[lib as usize].name >> 48, 1);
+        let d_long = tree.lookup_path(format!("d/{long}").as_bytes()).unwrap();
+        assert_eq!(tree.nodes[d_long as usize].name >> 48, LONG_NAME);
+        assert_eq!(
+            tree.versions(tree.lookup_path(b"usr/bin/tool").unwrap())
+                .len(),
+            2
+        );
+    }
 }
