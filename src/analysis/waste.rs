@@ -126,9 +126,7 @@ fn dive_figures(img: &Image) -> Waste {
     };
     let written = |v: &crate::model::Version| v.entry != DELETED && v.entry != IMPLICIT_DIR;
 
-    let mut min_total = 0u64;
-    let mut cum_total = 0u64;
-    let mut inefficient = Vec::new();
+    let mut totals = Totals::default();
     // The walk: (node, next child) per level, and per level the layers that touched
     // something below that node (`words` u64s a level).
     let mut stack: Vec<(NodeId, usize)> = vec![(ROOT, 0)];
@@ -172,17 +170,7 @@ fn dive_figures(img: &Image) -> Waste {
                     a.add(size);
                 }
             }
-            if a.count > 0 {
-                min_total += a.min;
-                cum_total += a.cumulative;
-                if a.count > 1 {
-                    inefficient.push(InefficientFile {
-                        path: tree.display_path(n),
-                        count: a.count,
-                        wasted_bytes: a.cumulative,
-                    });
-                }
-            }
+            totals.add(&a, || tree.display_path(n));
             // What the parent sees below it: this node's layers, and the layers that
             // wrote or whited out this node.
             let parent = &mut lower[at - words..at];
@@ -199,17 +187,40 @@ fn dive_figures(img: &Image) -> Waste {
         }
     }
     for (p, a) in &by_path {
-        min_total += a.min;
-        cum_total += a.cumulative;
+        totals.add(a, || display_path(p));
+    }
+    totals.finish(img)
+}
+
+/// What dive adds up over the counted paths.
+#[derive(Default)]
+struct Totals {
+    min: u64,
+    cumulative: u64,
+    inefficient: Vec<InefficientFile>,
+}
+
+impl Totals {
+    /// Count one path's entries (`path` is only built for a path counted twice or more).
+    fn add(&mut self, a: &Acc, path: impl FnOnce() -> String) {
+        if a.count == 0 {
+            return;
+        }
+        self.min += a.min;
+        self.cumulative += a.cumulative;
         if a.count > 1 {
-            inefficient.push(InefficientFile {
-                path: display_path(p),
+            self.inefficient.push(InefficientFile {
+                path: path(),
                 count: a.count,
                 wasted_bytes: a.cumulative,
             });
         }
     }
-    finish_dive_figures(img, min_total, cum_total, inefficient)
+
+    /// dive's efficiency and wasted bytes from the totals.
+    fn finish(self, img: &Image) -> Waste {
+        finish_dive_figures(img, self.min, self.cumulative, self.inefficient)
+    }
 }
 
 /// dive's efficiency and wasted bytes from the counted totals.
@@ -327,35 +338,14 @@ fn dive_figures_reference(img: &Image) -> Waste {
         }
     }
 
-    let mut min_total = 0u64;
-    let mut cum_total = 0u64;
-    let mut inefficient = Vec::new();
+    let mut totals = Totals::default();
     for (n, a) in by_node.iter().enumerate() {
-        if a.count == 0 {
-            continue;
-        }
-        min_total += a.min;
-        cum_total += a.cumulative;
-        if a.count > 1 {
-            inefficient.push(InefficientFile {
-                path: tree.display_path(n as NodeId),
-                count: a.count,
-                wasted_bytes: a.cumulative,
-            });
-        }
+        totals.add(a, || tree.display_path(n as NodeId));
     }
     for (p, a) in &by_path {
-        min_total += a.min;
-        cum_total += a.cumulative;
-        if a.count > 1 {
-            inefficient.push(InefficientFile {
-                path: display_path(p),
-                count: a.count,
-                wasted_bytes: a.cumulative,
-            });
-        }
+        totals.add(a, || display_path(p));
     }
-    finish_dive_figures(img, min_total, cum_total, inefficient)
+    totals.finish(img)
 }
 
 /// Content identity of a stored file: (layer, entry index) of the regular file entry.
