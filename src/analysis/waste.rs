@@ -385,21 +385,29 @@ fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
         }
         None
     };
-    let top = n_layers.saturating_sub(1);
     // visible[layer][entry]: that stored file is seen in the final filesystem.
     let mut visible: Vec<Vec<bool>> = tree
         .contents
         .iter()
         .map(|c| vec![false; c.entries.len()])
         .collect();
+    // The versions carry their entry's kind and size: only hardlinks look at entries.
     if n_layers > 0 {
         for n in 0..tree.node_count() as NodeId {
-            if let Some(v) = tree.state_at(n, top) {
-                if v.is_present() && v.entry != IMPLICIT_DIR {
-                    if let Some(i) = inode_of(v.layer as usize, v.entry) {
-                        visible[i.0 as usize][i.1 as usize] = true;
-                    }
-                }
+            // Every version is at or below the top: the last one is what it shows.
+            let Some(v) = tree.versions(n).last() else {
+                continue;
+            };
+            if !v.is_present() || v.entry == IMPLICIT_DIR {
+                continue;
+            }
+            let inode = match v.kind {
+                EntryKind::File => Some((v.layer, v.entry)),
+                EntryKind::Hardlink => inode_of(v.layer as usize, v.entry),
+                _ => None,
+            };
+            if let Some(i) = inode {
+                visible[i.0 as usize][i.1 as usize] = true;
             }
         }
     }
@@ -408,23 +416,19 @@ fn reclaimable(img: &Image) -> (u64, Vec<u64>, Vec<ReclaimableFile>) {
     for n in 0..tree.node_count() as NodeId {
         let vs = tree.versions(n);
         for (k, v) in vs.iter().enumerate() {
-            if v.entry == DELETED || v.entry == IMPLICIT_DIR {
-                continue;
-            }
-            let e = tree.entry(v);
-            if e.kind != EntryKind::File {
+            if v.kind != EntryKind::File || v.entry == DELETED || v.entry == IMPLICIT_DIR {
                 continue;
             }
             if visible[v.layer as usize][v.entry as usize] {
                 continue;
             }
-            per_layer[v.layer as usize] += e.size;
-            if e.size > 0 {
+            per_layer[v.layer as usize] += v.size;
+            if v.size > 0 {
                 let next = vs.get(k + 1);
                 files.push(ReclaimableFile {
                     path: tree.display_path(n),
                     layer: v.layer as usize,
-                    bytes: e.size,
+                    bytes: v.size,
                     hidden_in: next.map(|x| x.layer as usize).unwrap_or(v.layer as usize),
                     deleted: next.is_some_and(|x| !x.is_present()),
                 });

@@ -272,6 +272,27 @@ impl FileTree {
 
     /// Raw path without leading slash ("" for the root).
     pub fn path(&self, node: NodeId) -> Vec<u8> {
+        match self.entry_path(node) {
+            Some(p) => p.to_vec(),
+            None => self.walked_path(node),
+        }
+    }
+
+    /// The path of `node` as one of its tar entries spells it (normalised, in that
+    /// layer's name arena): one read instead of a walk up the tree. `None` for a path
+    /// no layer wrote (implicit directories, deletions only).
+    fn entry_path(&self, node: NodeId) -> Option<&[u8]> {
+        let v = self
+            .versions(node)
+            .iter()
+            .rev()
+            .find(|v| v.entry != DELETED && v.entry != IMPLICIT_DIR)?;
+        let c = &self.contents[v.layer as usize];
+        Some(c.path(&c.entries[v.entry as usize]))
+    }
+
+    /// The path of `node` from its ancestors' names.
+    fn walked_path(&self, node: NodeId) -> Vec<u8> {
         let mut parts = Vec::new();
         let mut n = node;
         while n != ROOT {
@@ -290,7 +311,10 @@ impl FileTree {
 
     /// "/a/b" (lossy) for display.
     pub fn display_path(&self, node: NodeId) -> String {
-        super::entry::display_path(&self.path(node))
+        match self.entry_path(node) {
+            Some(p) => super::entry::display_path(p),
+            None => super::entry::display_path(&self.walked_path(node)),
+        }
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
@@ -684,5 +708,55 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    /// A node's path read from one of its entries is the path its ancestors spell, on
+    /// layers of odd spellings (`./`, `//`, leading `/`), files used as directories,
+    /// rewrites, links and deletions.
+    #[test]
+    fn entry_paths_equal_walked_paths() {
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let spell = ["", "./", "/", ".//"];
+        let paths = ["a", "a/b", "a/b/c", "a//b/d", "e", "e/./f", "a/b/c/g"];
+        let mut checked = 0;
+        for _ in 0..200 {
+            let mut tree = FileTree::new();
+            for _ in 0..1 + next(4) {
+                let mut entries = Vec::new();
+                for _ in 0..1 + next(6) {
+                    let p = format!(
+                        "{}{}",
+                        spell[next(4) as usize],
+                        paths[next(paths.len() as u64) as usize]
+                    );
+                    entries.push(match next(5) {
+                        0 => FEntry::dir(&p),
+                        1 => FEntry::whiteout(&p),
+                        2 => FEntry::hardlink(&p, paths[next(paths.len() as u64) as usize]),
+                        3 => FEntry::symlink(&p, "x"),
+                        _ => FEntry::file(&p, "data"),
+                    });
+                }
+                let c = parse_layer(&layer_tar(&entries)[..]).unwrap();
+                tree.push_layer(Arc::new(c));
+            }
+            for n in 1..tree.node_count() as NodeId {
+                if let Some(p) = tree.entry_path(n) {
+                    assert_eq!(p, tree.walked_path(n).as_slice());
+                    checked += 1;
+                }
+                assert_eq!(
+                    tree.display_path(n),
+                    super::super::entry::display_path(&tree.walked_path(n))
+                );
+            }
+        }
+        assert!(checked > 500, "{checked}");
     }
 }
