@@ -12,7 +12,8 @@ use twox_hash::XxHash3_64;
 /// Everything a layer says, independent of the layers below it.
 #[derive(Debug, Clone, Default)]
 pub struct LayerContent {
-    /// Entries in tar order; a path written twice keeps its last version.
+    /// Entries in tar order, each path once (a path written twice keeps its last
+    /// version, in the place of its first): the tree relies on it.
     pub entries: Vec<Entry>,
     /// The name arena: every entry's path and link target bytes ([`LayerContent::path`],
     /// [`LayerContent::link`]), one allocation for the layer.

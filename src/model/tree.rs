@@ -58,6 +58,10 @@ impl Version {
     }
 }
 
+/// Directories with up to this many children are searched by a scan (see
+/// `FileTree::lookup`).
+const SMALL_DIR: usize = 16;
+
 /// `Node::more` of a node with at most one version.
 const NO_MORE: u32 = u32::MAX;
 /// `Version::layer` of a node's empty first slot (no layer has this index).
@@ -105,9 +109,11 @@ pub struct FileTree {
     /// one is added and others follow them).
     more: Vec<(u32, u32)>,
     more_versions: Vec<Version>,
-    /// Every node but the root, by a 32-bit hash of (parent, name), kept beside the
-    /// node id (8 bytes a node): probes compare the hash before touching a node, and
-    /// growing the table never reads the nodes.
+    /// The children of big directories (over [`SMALL_DIR`] children) by a 32-bit hash
+    /// of (parent, name), kept beside the node id (8 bytes a node): probes compare the
+    /// hash before touching a node, and growing the table never reads the nodes. A small
+    /// directory's children are found by a scan: its few names sit side by side, where a
+    /// table probe is a cache miss, and most directories are small.
     lookup: hashbrown::HashTable<(NodeId, u32)>,
     /// Per layer: the layer's parsed content.
     pub contents: Vec<Arc<LayerContent>>,
@@ -115,8 +121,18 @@ pub struct FileTree {
     pub layer_changes: Vec<Vec<NodeId>>,
     /// Problems found while stacking layers (e.g. a file used as a directory).
     pub warnings: Vec<String>,
-    /// Last parent directory resolved by `ensure_parents` (path, node).
-    last_parent: Option<(Vec<u8>, NodeId)>,
+    /// The last parent path `ensure_parents` resolved, and its directories outermost
+    /// first: (end of the component in that path, node). Tars list a directory's
+    /// entries together and neighbours share most of their parents: only the
+    /// components that differ are looked up.
+    dirs_path: Vec<u8>,
+    dirs: Vec<(u32, NodeId)>,
+    /// The first node created by the layer being stacked.
+    layer_first_node: NodeId,
+    /// Nodes created by this layer that got a child as an implicit directory (not an
+    /// entry of their own). Entry paths are unique in a layer, so below any other node
+    /// new in this layer an entry's node cannot exist yet and is created unlooked.
+    implicit_parents: rustc_hash::FxHashSet<NodeId>,
 }
 
 impl FileTree {
@@ -318,10 +334,17 @@ impl FileTree {
     }
 
     pub fn child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
-        self.find_child(parent, name, name_hash(parent, name))
+        self.find_child(parent, name)
     }
 
-    fn find_child(&self, parent: NodeId, name: &[u8], h: u32) -> Option<NodeId> {
+    /// The child `name` of `parent`: a scan of a small directory's children, a probe of
+    /// the table for a big one's.
+    fn find_child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
+        let kids = &self.nodes[parent as usize].children;
+        if kids.len() <= SMALL_DIR {
+            return kids.iter().copied().find(|&c| self.name(c) == name);
+        }
+        let h = name_hash(parent, name);
         self.lookup
             .find(spread(h), |&(n, nh)| {
                 nh == h && self.nodes[n as usize].parent == parent && self.name(n) == name
@@ -340,10 +363,14 @@ impl FileTree {
     /// The child `name` of `parent`, created if missing; `at`: the offset of `name` in
     /// the name arena of the layer being stacked (the last one).
     fn get_or_create(&mut self, parent: NodeId, name: &[u8], at: u32) -> NodeId {
-        let h = name_hash(parent, name);
-        if let Some(n) = self.find_child(parent, name, h) {
-            return n;
+        match self.find_child(parent, name) {
+            Some(n) => n,
+            None => self.create(parent, name, at),
         }
+    }
+
+    /// A new child `name` of `parent`.
+    fn create(&mut self, parent: NodeId, name: &[u8], at: u32) -> NodeId {
         let id = self.nodes.len() as NodeId;
         let packed = if name.len() < 0xFFFF {
             let layer = (self.contents.len() - 1) as u64;
@@ -359,9 +386,25 @@ impl FileTree {
             children: thin_vec::ThinVec::new(),
             first: EMPTY_VERSION,
         });
-        self.nodes[parent as usize].children.push(id);
-        self.lookup
-            .insert_unique(spread(h), (id, h), |&(_, nh)| spread(nh));
+        let kids = &mut self.nodes[parent as usize].children;
+        kids.push(id);
+        match kids.len() {
+            n if n <= SMALL_DIR => {}
+            n if n == SMALL_DIR + 1 => {
+                // Big now: its children go into the table.
+                for i in 0..n {
+                    let c = self.nodes[parent as usize].children[i];
+                    let h = name_hash(parent, self.name(c));
+                    self.lookup
+                        .insert_unique(spread(h), (c, h), |&(_, nh)| spread(nh));
+                }
+            }
+            _ => {
+                let h = name_hash(parent, name);
+                self.lookup
+                    .insert_unique(spread(h), (id, h), |&(_, nh)| spread(nh));
+            }
+        }
         id
     }
 
@@ -463,47 +506,76 @@ impl FileTree {
     /// `at`: the offset of `path` in the layer's name arena.
     fn ensure_parents<'p>(&mut self, path: &'p [u8], at: u32, layer: u16) -> (NodeId, &'p [u8]) {
         let (parent_path, name) = split_parent(path);
-        // Tars list a directory's entries together: reuse the last parent while it is
-        // still a directory here.
-        if let Some((last, node)) = &self.last_parent {
-            if last.as_slice() == parent_path
-                && self
-                    .current(*node)
-                    .is_some_and(|v| v.is_present() && v.kind == EntryKind::Dir)
+        // The directories this parent path shares with the last one are known.
+        let common = parent_path
+            .iter()
+            .zip(&self.dirs_path)
+            .take_while(|(a, b)| a == b)
+            .count();
+        let mut keep = 0;
+        for (i, &(end, _)) in self.dirs.iter().enumerate() {
+            let end = end as usize;
+            if end > common || !(end == parent_path.len() || parent_path[end] == b'/') {
+                break;
+            }
+            keep = i + 1;
+        }
+        // They are still directories unless an entry replaced one (which clears
+        // `dirs`); checked anyway, it costs one read.
+        if keep > 0 {
+            let node = self.dirs[keep - 1].1;
+            if !self
+                .current(node)
+                .is_some_and(|v| v.is_present() && v.kind == EntryKind::Dir)
             {
-                return (*node, name);
+                keep = 0;
             }
         }
-        let n = self.ensure_dirs(parent_path, at, layer);
-        self.last_parent = Some((parent_path.to_vec(), n));
+        self.dirs.truncate(keep);
+        let (mut n, start) = match self.dirs.last() {
+            Some(&(end, node)) => (node, end as usize + 1),
+            None => (ROOT, 0),
+        };
+        if start < parent_path.len() {
+            let mut off = start;
+            for comp in parent_path[start..].split(|&b| b == b'/') {
+                n = self.ensure_dir(n, comp, at + off as u32, layer);
+                off += comp.len();
+                self.dirs.push((off as u32, n));
+                off += 1;
+            }
+        }
+        self.dirs_path.clear();
+        self.dirs_path.extend_from_slice(parent_path);
         (n, name)
     }
 
-    fn ensure_dirs(&mut self, parent_path: &[u8], at: u32, layer: u16) -> NodeId {
-        let mut n = ROOT;
-        if !parent_path.is_empty() {
-            let mut off = at;
-            for comp in parent_path.split(|&b| b == b'/') {
-                let c = self.get_or_create(n, comp, off);
-                off += comp.len() as u32 + 1;
-                let is_dir = self
-                    .current(c)
-                    .filter(|v| v.is_present())
-                    .is_some_and(|v| self.entry(v).kind == EntryKind::Dir);
-                if !is_dir {
-                    if self.currently_present(c) {
-                        self.warnings.push(format!(
-                            "layer {layer}: {} is not a directory below but has children; treated as a directory",
-                            self.display_path(c)
-                        ));
-                        self.delete_children(c, layer);
-                    }
-                    self.set_version(c, layer, IMPLICIT_DIR);
+    /// The directory `name` below `parent` in `layer`, made one (implicitly) if it is
+    /// missing or not a directory.
+    fn ensure_dir(&mut self, parent: NodeId, name: &[u8], at: u32, layer: u16) -> NodeId {
+        let c = match self.find_child(parent, name) {
+            Some(c) => c,
+            None => {
+                if parent >= self.layer_first_node {
+                    self.implicit_parents.insert(parent);
                 }
-                n = c;
+                self.create(parent, name, at)
             }
+        };
+        let is_dir = self
+            .current(c)
+            .is_some_and(|v| v.is_present() && v.kind == EntryKind::Dir);
+        if !is_dir {
+            if self.currently_present(c) {
+                self.warnings.push(format!(
+                    "layer {layer}: {} is not a directory below but has children; treated as a directory",
+                    self.display_path(c)
+                ));
+                self.delete_children(c, layer);
+            }
+            self.set_version(c, layer, IMPLICIT_DIR);
         }
-        n
+        c
     }
 
     /// Stack one more layer on top of the tree.
@@ -512,7 +584,10 @@ impl FileTree {
         assert!(layer < u16::MAX as usize, "too many layers");
         let l = layer as u16;
         self.layer_changes.push(Vec::new());
-        self.last_parent = None;
+        self.dirs.clear();
+        self.dirs_path.clear();
+        self.implicit_parents.clear();
+        self.layer_first_node = self.nodes.len() as NodeId;
 
         // Hardlinks whose target was not in the layer itself point below.
         let unresolved: Vec<(usize, Vec<u8>)> = content
@@ -570,15 +645,22 @@ impl FileTree {
             let path = content.path(e);
             let (parent, name) = self.ensure_parents(path, e.at, l);
             let name_at = e.at + (path.len() - name.len()) as u32;
-            let node = self.get_or_create(parent, name, name_at);
+            let node = if parent >= self.layer_first_node && !self.implicit_parents.contains(&parent)
+            {
+                // New in this layer, with entries only below it: `name` is not there.
+                self.create(parent, name, name_at)
+            } else {
+                self.get_or_create(parent, name, name_at)
+            };
             if e.kind != EntryKind::Dir {
                 // Replacing a directory by anything else removes its contents.
                 let was_dir = self
                     .current(node)
-                    .filter(|v| v.is_present())
-                    .is_some_and(|v| self.entry(v).kind == EntryKind::Dir);
+                    .is_some_and(|v| v.is_present() && v.kind == EntryKind::Dir);
                 if was_dir {
                     self.delete_children(node, l);
+                    // It may be one of the known parent directories.
+                    self.dirs.clear();
                 }
             }
             self.set_version(node, l, i as u32);
@@ -758,5 +840,98 @@ mod tests {
             }
         }
         assert!(checked > 500, "{checked}");
+    }
+
+    /// What each layer's filesystem holds, by a plain map of path → kind applying the
+    /// same rules: deletions first, then entries in tar order, parents made
+    /// directories, a directory replaced by anything else losing its contents.
+    fn reference_states(contents: &[LayerContent]) -> Vec<Vec<(Vec<u8>, EntryKind)>> {
+        use std::collections::BTreeMap;
+        let under = |p: &[u8], q: &[u8]| q.len() > p.len() && q.starts_with(p) && q[p.len()] == b'/';
+        let mut fs: BTreeMap<Vec<u8>, EntryKind> = BTreeMap::new();
+        let mut states = Vec::new();
+        for c in contents {
+            for d in &c.opaque {
+                fs.retain(|q, _| !under(d, q));
+            }
+            for w in &c.whiteouts {
+                fs.retain(|q, _| q.as_slice() != &w[..] && !under(w, q));
+            }
+            for e in &c.entries {
+                let p = c.path(e).to_vec();
+                let mut end = 0;
+                while let Some(i) = p[end..].iter().position(|&b| b == b'/') {
+                    let dir = p[..end + i].to_vec();
+                    if fs.get(&dir) != Some(&EntryKind::Dir) {
+                        fs.retain(|q, _| !under(&dir, q));
+                        fs.insert(dir, EntryKind::Dir);
+                    }
+                    end += i + 1;
+                }
+                if e.kind != EntryKind::Dir && fs.get(&p) == Some(&EntryKind::Dir) {
+                    fs.retain(|q, _| !under(&p, q));
+                }
+                fs.insert(p, e.kind);
+            }
+            states.push(fs.iter().map(|(p, k)| (p.clone(), *k)).collect());
+        }
+        states
+    }
+
+    /// The tree's filesystem at every layer equals the plain map's, and its lookups
+    /// find every node, on random layers: directories that grow past [`SMALL_DIR`]
+    /// children (scanned, then in the table), children listed before their parents,
+    /// files replacing directories and the reverse, deletions.
+    #[test]
+    fn stacking_matches_a_plain_map_of_paths() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let dirs = ["a", "a/b", "a/b/c", "d", "a/f3"];
+        let mut big = 0;
+        for round in 0..150 {
+            let mut contents = Vec::new();
+            let mut tree = FileTree::new();
+            for _ in 0..1 + next(4) {
+                let mut entries = Vec::new();
+                for _ in 0..next(120) {
+                    let dir = dirs[next(dirs.len() as u64) as usize];
+                    let p = format!("{dir}/f{}", next(30));
+                    entries.push(match next(12) {
+                        0 => FEntry::dir(dir),
+                        1 => FEntry::dir(&p),
+                        2 => FEntry::whiteout(&p),
+                        3 => FEntry::whiteout(dir),
+                        4 => FEntry::opaque(dir),
+                        5 => FEntry::file(dir, "dir as file"),
+                        6 => FEntry::symlink(&p, "x"),
+                        _ => FEntry::file(&p, "data"),
+                    });
+                }
+                let c = parse_layer(&layer_tar(&entries)[..]).unwrap();
+                contents.push(c.clone());
+                tree.push_layer(Arc::new(c));
+            }
+            for (l, want) in reference_states(&contents).into_iter().enumerate() {
+                let mut got = Vec::new();
+                tree.walk_at(l, |n, _, e| got.push((tree.walked_path(n), e.kind)));
+                got.sort();
+                assert_eq!(got, want, "round {round}, layer {l}");
+            }
+            for n in 1..tree.node_count() as NodeId {
+                assert_eq!(tree.lookup_path(&tree.walked_path(n)), Some(n), "round {round}");
+                let mut names: Vec<&[u8]> = tree.children(n).iter().map(|&c| tree.name(c)).collect();
+                names.sort();
+                let len = names.len();
+                names.dedup();
+                assert_eq!(names.len(), len, "round {round}: a name twice");
+                big += usize::from(len > SMALL_DIR);
+            }
+        }
+        assert!(big > 50, "{big}");
     }
 }
