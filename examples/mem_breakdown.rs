@@ -22,12 +22,14 @@ fn main() {
         .expect("usage: mem_breakdown ARCHIVE.tar");
     let src = ImageSource::parse(&path).unwrap();
     let mut layers = Vec::new();
+    let t = std::time::Instant::now();
     source::load_with(&src, &path, &LoadOptions::default(), &mut |ev| {
         if let LoadEvent::Layer(i, c) = ev {
             layers.push((i, c))
         }
     })
     .unwrap();
+    println!("parse (all threads): {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     layers.sort_by_key(|(i, _)| *i);
     let n: usize = layers.iter().map(|(_, c)| c.entries.len()).sum();
     let cap: usize = layers.iter().map(|(_, c)| c.entries.capacity()).sum();

@@ -15,6 +15,7 @@ use crate::model::tree::{DELETED, IMPLICIT_DIR, ROOT};
 use crate::model::{EntryKind, Image, NodeId, display_path};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
+use std::borrow::Cow;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct InefficientFile {
@@ -458,31 +459,28 @@ pub struct ReclaimableCause {
 /// replaced) and top directories (three levels), each group named by the deepest
 /// directory all its files share. Biggest first.
 pub fn reclaimable_by_cause(w: &Waste) -> Vec<ReclaimableCause> {
-    let mut groups: FxHashMap<(usize, usize, bool, String), Vec<&ReclaimableFile>> =
+    let mut groups: FxHashMap<(usize, usize, bool, Cow<str>), Vec<&ReclaimableFile>> =
         FxHashMap::default();
     for f in &w.reclaimable_files {
-        let parts: Vec<&str> = f.path.trim_start_matches('/').split('/').collect();
-        // The parent directory, at most three levels deep.
-        let dir_parts = &parts[..parts.len().saturating_sub(1).min(3)];
-        let key = format!("/{}", dir_parts.join("/"));
         groups
-            .entry((f.layer, f.hidden_in, f.deleted, key))
+            .entry((f.layer, f.hidden_in, f.deleted, cause_dir(&f.path)))
             .or_default()
             .push(f);
     }
     let mut out: Vec<ReclaimableCause> = groups
-        .into_iter()
-        .map(|((layer, hidden_in, deleted, _), files)| {
+        .into_values()
+        .map(|files| {
+            let first = files[0];
             let path = if files.len() == 1 {
-                files[0].path.clone()
+                first.path.clone()
             } else {
                 common_dir(files.iter().map(|f| f.path.as_str()))
             };
             ReclaimableCause {
                 path,
-                layer,
-                hidden_in,
-                deleted,
+                layer: first.layer,
+                hidden_in: first.hidden_in,
+                deleted: first.deleted,
                 bytes: files.iter().map(|f| f.bytes).sum(),
                 files: files.len(),
             }
@@ -497,28 +495,48 @@ pub fn reclaimable_by_cause(w: &Waste) -> Vec<ReclaimableCause> {
     out
 }
 
-/// The deepest directory containing every path ("/a/b/" for /a/b/c and /a/b/d/e).
+/// The directory a reclaimable file is grouped under: its parent, at most three levels
+/// deep ("/a/b/c" for "/a/b/c/d/f", "/" for "/f"). A slice of the path when it is
+/// spelled as paths are displayed (one leading `/`, no empty component).
+fn cause_dir(path: &str) -> Cow<'_, str> {
+    let rest = path.trim_start_matches('/');
+    if path.len() == rest.len() + 1 && !rest.contains("//") {
+        // The end of the k-th component, k = min(components - 1, 3).
+        let slashes: Vec<usize> = rest.match_indices('/').take(3).map(|(i, _)| i).collect();
+        let end = match slashes.len() {
+            0 => 0,
+            n => slashes[n.min(3) - 1] + 1,
+        };
+        return Cow::Borrowed(&path[..end.max(1)]);
+    }
+    let parts: Vec<&str> = rest.split('/').collect();
+    let dir_parts = &parts[..parts.len().saturating_sub(1).min(3)];
+    Cow::Owned(format!("/{}", dir_parts.join("/")))
+}
+
+/// The deepest directory (with a trailing `/`) holding every path, "/" at least.
 fn common_dir<'a>(mut paths: impl Iterator<Item = &'a str>) -> String {
+    let dir_of = |p: &'a str| -> &'a str { p.rfind('/').map_or("", |i| &p[..=i]) };
     let Some(first) = paths.next() else {
         return "/".into();
     };
-    let mut common: Vec<&str> = first.split('/').collect();
-    common.pop(); // the file name
+    let mut common = dir_of(first);
     for p in paths {
-        let parts: Vec<&str> = p.split('/').collect();
-        let dir = &parts[..parts.len().saturating_sub(1)];
-        let n = common
-            .iter()
-            .zip(dir.iter())
+        let dir = dir_of(p);
+        let same = common
+            .bytes()
+            .zip(dir.bytes())
             .take_while(|(a, b)| a == b)
             .count();
-        common.truncate(n);
+        if same < common.len() {
+            // Back to the last whole component both share.
+            common = common[..same].rfind('/').map_or("", |i| &common[..=i]);
+        }
     }
-    let s = common.join("/");
-    if s.is_empty() {
+    if common.is_empty() {
         "/".into()
     } else {
-        format!("{s}/")
+        common.to_string()
     }
 }
 
@@ -573,6 +591,42 @@ mod cause_tests {
             ]
         );
         assert_eq!(g.iter().map(|c| c.bytes).sum::<u64>(), 1060);
+    }
+
+    /// The slicing versions give what splitting into components and joining them gives.
+    #[test]
+    fn cause_dirs_and_common_dirs_are_those_of_components() {
+        let paths = [
+            "/f", "/a/f", "/a/b/f", "/a/b/c/f", "/a/b/c/d/e/f", "/a/bc/f", "/a/b/", "//x/y",
+            "/a//b/c/d", "/é/ü/f", "x", "/", "/a/b/c/",
+        ];
+        for p in paths {
+            let parts: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            let dir_parts = &parts[..parts.len().saturating_sub(1).min(3)];
+            assert_eq!(cause_dir(p), format!("/{}", dir_parts.join("/")), "{p}");
+        }
+        let joined = |group: &[&str]| {
+            let mut common: Vec<&str> = group[0].split('/').collect();
+            common.pop();
+            for p in &group[1..] {
+                let parts: Vec<&str> = p.split('/').collect();
+                let dir = &parts[..parts.len().saturating_sub(1)];
+                let n = common.iter().zip(dir.iter()).take_while(|(a, b)| a == b).count();
+                common.truncate(n);
+            }
+            match common.join("/") {
+                s if s.is_empty() => "/".to_string(),
+                s => format!("{s}/"),
+            }
+        };
+        for a in paths {
+            for b in paths {
+                for c in ["/a/b/c/g", "/a/bd/e", "/q"] {
+                    let g = [a, b, c];
+                    assert_eq!(common_dir(g.iter().copied()), joined(&g), "{g:?}");
+                }
+            }
+        }
     }
 }
 
