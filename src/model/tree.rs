@@ -342,7 +342,7 @@ impl FileTree {
     fn find_child(&self, parent: NodeId, name: &[u8]) -> Option<NodeId> {
         let kids = &self.nodes[parent as usize].children;
         if kids.len() <= SMALL_DIR {
-            return kids.iter().copied().find(|&c| self.name(c) == name);
+            return kids.iter().copied().find(|&c| same_name(self.name(c), name));
         }
         let h = name_hash(parent, name);
         self.lookup
@@ -507,11 +507,7 @@ impl FileTree {
     fn ensure_parents<'p>(&mut self, path: &'p [u8], at: u32, layer: u16) -> (NodeId, &'p [u8]) {
         let (parent_path, name) = split_parent(path);
         // The directories this parent path shares with the last one are known.
-        let common = parent_path
-            .iter()
-            .zip(&self.dirs_path)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let common = common_prefix(parent_path, &self.dirs_path);
         let mut keep = 0;
         for (i, &(end, _)) in self.dirs.iter().enumerate() {
             let end = end as usize;
@@ -737,6 +733,29 @@ impl FileTree {
     }
 }
 
+/// The length of the longest common prefix of `a` and `b`, 8 bytes at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while i + 8 <= n {
+        let x = u64::from_le_bytes(a[i..i + 8].try_into().unwrap())
+            ^ u64::from_le_bytes(b[i..i + 8].try_into().unwrap());
+        if x != 0 {
+            return i + (x.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < n && a[i] == b[i] {
+        i += 1;
+    }
+    i
+}
+
+/// `a == b` for names: most differ in length or in their first bytes, and are short.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && common_prefix(a, b) == a.len()
+}
+
 /// 32 bits of a hash of (parent, name).
 fn name_hash(parent: NodeId, name: &[u8]) -> u32 {
     use std::hash::{BuildHasher, Hasher};
@@ -790,6 +809,23 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn common_prefixes() {
+        for (a, b, n) in [
+            ("", "", 0),
+            ("abc", "abd", 2),
+            ("abcdefgh", "abcdefgh", 8),
+            ("abcdefghij", "abcdefghiX", 9),
+            ("abcdefgh/x", "abcdefgh", 8),
+            ("abcdefghijklmnopq", "abcdefghijklmnopq", 17),
+            ("abcdefghijklmnopq", "abcdefghijXlmnopq", 10),
+        ] {
+            assert_eq!(common_prefix(a.as_bytes(), b.as_bytes()), n, "{a} {b}");
+            assert_eq!(common_prefix(b.as_bytes(), a.as_bytes()), n, "{a} {b}");
+            assert_eq!(same_name(a.as_bytes(), b.as_bytes()), a == b);
+        }
     }
 
     /// A node's path read from one of its entries is the path its ancestors spell, on

@@ -12,6 +12,7 @@ pub mod registry;
 pub mod spool;
 pub mod store;
 pub mod tarsplit;
+pub mod parsed;
 pub mod verified;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -816,30 +817,42 @@ fn load_plan<S: BlobStore>(
     // is a claim, not proof of content. Parsed content equal to a cached layer shares it.
     let mut todo = plan.clone();
     let mut keep = Vec::new();
+    // Proven to be that layer: Docker's own store (`Some(None)`), or bytes of this
+    // store already hashed to the diff id claimed, unchanged since (`Some(Some(blob
+    // digest))`).
+    let proof = |i: usize| -> Option<Option<String>> {
+        if store.is_dockers_own() {
+            return Some(None);
+        }
+        let v = store.known_digests(&plan.layers[i].blob)?;
+        v.diff_id
+            .eq_ignore_ascii_case(&diff_ids[i])
+            .then_some(Some(v.blob_digest))
+    };
+    let mut proofs = Vec::new();
     match &opts.cache {
         Some(cache) => {
             let c = cache.lock().unwrap();
             for (i, d) in diff_ids.iter().enumerate() {
-                // Proven to be that layer: Docker's own store, or bytes of this store
-                // already hashed to the diff id claimed (and not changed since).
-                let proven = || {
-                    store.is_dockers_own()
-                        || store
-                            .known_diff_id(&plan.layers[i].blob)
-                            .is_some_and(|k| k.eq_ignore_ascii_case(d))
-                };
+                let p = proof(i);
                 match c.get(d) {
-                    Some(content) if proven() => on(LoadEvent::Layer(i, content.clone())),
-                    _ => keep.push(i),
+                    Some(content) if p.is_some() => on(LoadEvent::Layer(i, content.clone())),
+                    _ => {
+                        keep.push(i);
+                        proofs.push(p);
+                    }
                 }
             }
         }
-        None => keep = (0..plan.layers.len()).collect(),
+        None => {
+            keep = (0..plan.layers.len()).collect();
+            proofs = keep.iter().map(|&i| proof(i)).collect();
+        }
     }
     todo.layers = keep.iter().map(|&i| plan.layers[i].clone()).collect();
     let todo_ids: Vec<String> = keep.iter().map(|&i| diff_ids[i].clone()).collect();
     let cache = opts.cache.clone();
-    parse_layers(store, &todo, &todo_ids, &keep, opts, &mut |ev| match ev {
+    parse_layers(store, &todo, &todo_ids, &keep, &proofs, opts, &mut |ev| match ev {
         LoadEvent::Layer(j, mut content) => {
             let i = keep[j];
             if let Some(c) = &cache {
@@ -903,10 +916,14 @@ fn parse_layers<S: BlobStore>(
     diff_ids: &[String],
     // The image's index of each layer of the plan (for messages).
     index: &[usize],
+    // Per layer of the plan: proven to be its diff id (see `load_plan`), so it may be
+    // read back parsed from [`parsed`].
+    proofs: &[Option<Option<String>>],
     opts: &LoadOptions,
     on: &mut dyn FnMut(LoadEvent),
 ) -> Result<()> {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let read_back = AtomicUsize::new(0);
     let mut unique: Vec<usize> = Vec::new();
     let mut dups: Vec<Vec<usize>> = vec![Vec::new(); plan.layers.len()];
     for (i, l) in plan.layers.iter().enumerate() {
@@ -928,7 +945,7 @@ fn parse_layers<S: BlobStore>(
     std::thread::scope(|s| {
         for _ in 0..workers {
             let tx = tx.clone();
-            let (unique, next, failed) = (&unique, &next, &failed);
+            let (unique, next, failed, read_back) = (&unique, &next, &failed, &read_back);
             s.spawn(move || {
                 loop {
                     let k = next.fetch_add(1, Ordering::Relaxed);
@@ -937,17 +954,35 @@ fn parse_layers<S: BlobStore>(
                     }
                     let i = unique[k];
                     let l = &plan.layers[i];
-                    let r = store
-                        .parse_layer(
+                    let remembered = proofs[i].as_ref().and_then(|blob_digest| {
+                        let mut c = parsed::load(&diff_ids[i])?;
+                        c.blob_digest = blob_digest.clone();
+                        read_back.fetch_add(1, Ordering::Relaxed);
+                        if let (Some(p), Some(n)) = (&opts.progress, l.size) {
+                            p.add(n);
+                        }
+                        Some(Arc::new(c))
+                    });
+                    let from_disk = remembered.is_some();
+                    let r = match remembered {
+                        Some(c) => Ok(c),
+                        None => store.parse_layer(
                             &l.blob,
                             l.size,
                             l.media_type.as_deref(),
                             opts.progress.clone(),
-                        )
-                        .and_then(|c| {
-                            verify_layer(index[i], l, &diff_ids[i], &c)?;
-                            Ok(c)
-                        });
+                        ),
+                    }
+                    .and_then(|c| {
+                        verify_layer(index[i], l, &diff_ids[i], &c)?;
+                        Ok(c)
+                    });
+                    // Verified against the diff id (or Docker's own): kept for next time.
+                    if let Ok(c) = &r {
+                        if !from_disk && (c.diff_id.is_some() || store.is_dockers_own()) {
+                            parsed::store(&diff_ids[i], c);
+                        }
+                    }
                     if r.is_err() {
                         failed.store(true, Ordering::Relaxed);
                     }
@@ -989,6 +1024,13 @@ fn parse_layers<S: BlobStore>(
             }
         }
     });
+    if std::env::var_os("LAYERLENS_TIMINGS").is_some() {
+        eprintln!(
+            "timing: {} of {} layer(s) read back parsed",
+            read_back.into_inner(),
+            unique.len()
+        );
+    }
     match first_error {
         Some((i, e)) => Err(if e.kind == ErrorKind::Corrupt {
             e

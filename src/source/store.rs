@@ -37,9 +37,9 @@ pub trait BlobStore: MetaStore + Sync {
     fn is_dockers_own(&self) -> bool {
         false
     }
-    /// The diff id this blob was found to have when it was hashed before (see
+    /// The digests this blob was found to have when it was hashed before (see
     /// [`verified`]), without reading it.
-    fn known_diff_id(&self, _name: &str) -> Option<String> {
+    fn known_digests(&self, _name: &str) -> Option<verified::Verified> {
         None
     }
 }
@@ -151,10 +151,10 @@ impl MetaStore for DirStore {
 }
 
 impl BlobStore for DirStore {
-    fn known_diff_id(&self, name: &str) -> Option<String> {
+    fn known_digests(&self, name: &str) -> Option<verified::Verified> {
         let f = File::open(self.path(name).ok()?).ok()?;
         let len = f.metadata().ok()?.len();
-        verified::lookup(&verified::key(&f, 0, len)?).map(|v| v.diff_id)
+        verified::lookup(&verified::key(&f, 0, len)?)
     }
 
     fn blob_len(&self, name: &str) -> Option<u64> {
@@ -363,10 +363,10 @@ impl MetaStore for TarFileStore {
 }
 
 impl BlobStore for TarFileStore {
-    fn known_diff_id(&self, name: &str) -> Option<String> {
+    fn known_digests(&self, name: &str) -> Option<verified::Verified> {
         let m = self.member(name)?;
         let f = File::open(&self.path).ok()?;
-        verified::lookup(&verified::key(&f, m.offset, m.size)?).map(|v| v.diff_id)
+        verified::lookup(&verified::key(&f, m.offset, m.size)?)
     }
 
     fn blob_len(&self, name: &str) -> Option<u64> {

@@ -27,7 +27,7 @@ pub struct Verified {
     pub blob_digest: String,
 }
 
-fn dir() -> Option<PathBuf> {
+pub(crate) fn dir() -> Option<PathBuf> {
     match std::env::var_os("LAYERLENS_CACHE_DIR") {
         Some(d) if d == "off" => None,
         Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
