@@ -3,7 +3,8 @@
 # tiny-file entries (20 × 100 000 files of 0–48 bytes in node_modules-like trees, 10 000
 # rewrites per layer, plus their directories), written by `examples/make_tiny_files`.
 # Measures, best of RUNS, page cache warm: `cat`, `layerlens report` (first run of the
-# archive: layers hashed; again: digests remembered), `dive` CI, with wall, CPU and peak
+# archive: layers hashed and kept parsed; again with digests remembered but layers parsed;
+# again with the defaults: parsed layers read back), `dive` CI, with wall, CPU and peak
 # RSS (and RSS per tar entry); then the explorer's keystrokes (`examples/tui_latency`).
 #
 # usage: bench/tiny-files.sh
@@ -62,9 +63,15 @@ best "cat" cat "$ARCHIVE"
 fresh() { LAYERLENS_CACHE_DIR=$(mktemp -d) "$LL" report "$ARCHIVE"; }
 export -f fresh; export LL ARCHIVE
 best "layerlens report (first open: layers hashed)" bash -c fresh
+# Opened before, digests remembered, layers parsed again (no parsed layers kept).
+NOKEEP=$(mktemp -d)
+LAYERLENS_PARSE_CACHE_MIN=999999999999 LAYERLENS_CACHE_DIR=$NOKEEP "$LL" report "$ARCHIVE" >/dev/null
+best "layerlens report (opened before: digests remembered, layers parsed)" \
+  env LAYERLENS_PARSE_CACHE_MIN=999999999999 LAYERLENS_CACHE_DIR="$NOKEEP" "$LL" report "$ARCHIVE"
+# Opened before with the defaults: digests remembered and parsed layers read back.
 CACHE=$(mktemp -d)
 LAYERLENS_CACHE_DIR=$CACHE "$LL" report "$ARCHIVE" >/dev/null
-best "layerlens report (opened before: digests remembered)" env LAYERLENS_CACHE_DIR="$CACHE" "$LL" report "$ARCHIVE"
+best "layerlens report (opened before: parsed layers read back)" env LAYERLENS_CACHE_DIR="$CACHE" "$LL" report "$ARCHIVE"
 if [ "${DIVE:-1}" != 0 ]; then
   best "dive CI" env CI=true "$DIVE_BIN" --source docker-archive "$ARCHIVE"
 fi

@@ -463,3 +463,15 @@ pub fn write_image(
         write_tar(&files, path)
     }
 }
+
+/// A small deterministic random source for randomized tests (xorshift64): `next(n)` is
+/// in `0..n`.
+pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+    let mut x = seed | 1;
+    move |n| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    }
+}

@@ -664,13 +664,7 @@ mod dive_figure_tests {
     /// Layers of random writes, rewrites, whiteouts (of files, directories, and paths
     /// that never existed) and opaque directories over a small set of paths.
     fn random_layers(seed: u64) -> Vec<Vec<FEntry>> {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = crate::fixture::xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let dirs = ["a", "a/b", "a/b/c", "d", "d/e"];
         let names = ["f", "g", "h"];
         let mut layers = Vec::new();

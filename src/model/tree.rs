@@ -833,13 +833,7 @@ mod tests {
     /// rewrites, links and deletions.
     #[test]
     fn entry_paths_equal_walked_paths() {
-        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = crate::fixture::xorshift(0x2545_F491_4F6C_DD1D);
         let spell = ["", "./", "/", ".//"];
         let paths = ["a", "a/b", "a/b/c", "a//b/d", "e", "e/./f", "a/b/c/g"];
         let mut checked = 0;
@@ -920,13 +914,7 @@ mod tests {
     /// files replacing directories and the reverse, deletions.
     #[test]
     fn stacking_matches_a_plain_map_of_paths() {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut next = move |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut next = crate::fixture::xorshift(0x9E37_79B9_7F4A_7C15);
         let dirs = ["a", "a/b", "a/b/c", "d", "a/f3"];
         let mut big = 0;
         for round in 0..150 {
