@@ -201,6 +201,25 @@ pub fn numeric(field: &[u8]) -> Option<u64> {
     octal(field)
 }
 
+/// The sum of a block's bytes, 8 at a time (16-bit lanes: 64 words of at most
+/// 2 × 255 each fit).
+fn byte_sum(block: &[u8; 512]) -> u32 {
+    const LOW: u64 = 0x00FF_00FF_00FF_00FF;
+    let mut lanes = 0u64;
+    for w in block.chunks_exact(8) {
+        let x = u64::from_le_bytes(w.try_into().unwrap());
+        lanes += (x & LOW) + ((x >> 8) & LOW);
+    }
+    ((lanes & 0xFFFF) + ((lanes >> 16) & 0xFFFF) + ((lanes >> 32) & 0xFFFF) + (lanes >> 48))
+        as u32
+}
+
+/// A header's checksum: the sum of its bytes with the checksum field taken as spaces.
+fn header_sum(block: &[u8; 512]) -> u32 {
+    let field: u32 = block[148..156].iter().map(|&b| b as u32).sum();
+    byte_sum(block) - field + 8 * 32
+}
+
 fn strip_nul(b: &[u8]) -> &[u8] {
     match b.last() {
         Some(0) => &b[..b.len() - 1],
@@ -335,12 +354,7 @@ impl<'i, I: TarInput + ?Sized> TarReader<'i, I> {
                 return Err(TarError::HeadersOverLimit);
             }
             self.next += BLOCK;
-            let bytes = self.header.as_bytes();
-            let sum = bytes[..148]
-                .iter()
-                .chain(&bytes[156..])
-                .fold(0u32, |a, &b| a + b as u32)
-                + 8 * 32;
+            let sum = header_sum(self.header.as_bytes());
             if self.header.cksum().map_err(|_| TarError::Corrupt)? != sum {
                 return Err(TarError::Corrupt);
             }
@@ -452,14 +466,11 @@ impl<'i, I: TarInput + ?Sized> TarReader<'i, I> {
         }
         let h = tar::Header::from_byte_slice(&buf[..BLOCK as usize]);
         let bytes = h.as_bytes();
-        if bytes.iter().all(|&b| b == 0) {
+        // An all-zero block (the end) sums to 0 with its checksum field.
+        if byte_sum(bytes) == 0 {
             return Ok(false);
         }
-        let sum = bytes[..148]
-            .iter()
-            .chain(&bytes[156..])
-            .fold(0u32, |a, &b| a + b as u32)
-            + 8 * 32;
+        let sum = header_sum(bytes);
         if octal(&h.as_old().cksum) != Some(sum as u64) {
             return Ok(false);
         }
@@ -497,16 +508,22 @@ impl<'i, I: TarInput + ?Sized> TarReader<'i, I> {
         let file_pos = self.pos;
         let buf = self.input.fill_buf().expect("peeked bytes are buffered");
         let h = tar::Header::from_byte_slice(&buf[..BLOCK as usize]);
-        let name: &[u8] = match h.path_bytes() {
-            std::borrow::Cow::Borrowed(_) => {
-                let n = &h.as_old().name;
-                &n[..n.iter().position(|&b| b == 0).unwrap_or(n.len())]
-            }
-            // A UStar prefix joined to the name.
-            std::borrow::Cow::Owned(v) => {
-                self.long_name = Some(v);
-                self.long_name.as_deref().unwrap()
-            }
+        // As `tar::Header::path_bytes` reads it: a UStar header's prefix joined to the
+        // name, else the name alone.
+        let b = h.as_bytes();
+        let n = &h.as_old().name;
+        let n = &n[..n.iter().position(|&b| b == 0).unwrap_or(n.len())];
+        let name: &[u8] = if &b[257..263] == b"ustar\0" && &b[263..265] == b"00" && b[345] != 0 {
+            let prefix = &b[345..500];
+            let prefix = &prefix[..prefix.iter().position(|&b| b == 0).unwrap_or(prefix.len())];
+            let mut v = Vec::with_capacity(prefix.len() + 1 + n.len());
+            v.extend_from_slice(prefix);
+            v.push(b'/');
+            v.extend_from_slice(n);
+            self.long_name = Some(v);
+            self.long_name.as_deref().unwrap()
+        } else {
+            n
         };
         let l = &h.as_old().linkname;
         let link = (l[0] != 0).then(|| &l[..l.iter().position(|&b| b == 0).unwrap_or(l.len())]);
@@ -679,6 +696,26 @@ impl<'i, I: TarInput + ?Sized> TarReader<'i, I> {
 mod tests {
     use super::super::layer::assert_same_as_reference;
     use crate::fixture::{FEntry, layer_tar};
+    use super::{byte_sum, header_sum};
+
+    #[test]
+    fn block_sums_are_the_byte_sums() {
+        let mut next = crate::fixture::xorshift(7);
+        for round in 0..200 {
+            let mut block = [0u8; 512];
+            for b in block.iter_mut() {
+                *b = match round % 3 {
+                    0 => 0xFF,
+                    _ => next(256) as u8,
+                };
+            }
+            let plain: u32 = block.iter().map(|&b| b as u32).sum();
+            assert_eq!(byte_sum(&block), plain);
+            let field: u32 = block[148..156].iter().map(|&b| b as u32).sum();
+            assert_eq!(header_sum(&block), plain - field + 256);
+        }
+        assert_eq!(byte_sum(&[0; 512]), 0);
+    }
 
     fn header(kind: u8, name: &[u8], size: u64, gnu: bool) -> tar::Header {
         let mut h = if gnu {
