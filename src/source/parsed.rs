@@ -7,7 +7,7 @@
 //! Files live in the cache directory's `layers/`, one per diff id, named with the
 //! build's model id: a build whose model or tar reader differs in any byte never reads
 //! another build's files. Only layers of [`MIN_ENTRIES`] entries or more are kept
-//! (smaller ones parse about as fast as they read back); the directory is capped at
+//! (smaller ones parse in well under a millisecond); the directory is capped at
 //! [`MAX_TOTAL`] bytes, least recently used first out. Every file ends with a checksum
 //! of its bytes and every field is checked as it is decoded: a damaged or foreign file
 //! is ignored (and the layer parsed), never trusted. `LAYERLENS_CACHE_DIR=off` turns it
@@ -20,7 +20,7 @@ use twox_hash::XxHash3_64;
 
 const MAGIC: &[u8; 8] = b"LLLAYER1";
 /// Layers with fewer entries are not kept.
-pub const MIN_ENTRIES: usize = 20_000;
+pub const MIN_ENTRIES: usize = 1_000;
 /// Bytes the directory may hold; the least recently used files are removed past it.
 pub const MAX_TOTAL: u64 = 2 << 30;
 /// Bytes of one encoded entry.
