@@ -958,7 +958,10 @@ fn parse_layers<S: BlobStore>(
                         let mut c = parsed::load(&diff_ids[i])?;
                         c.blob_digest = blob_digest.clone();
                         read_back.fetch_add(1, Ordering::Relaxed);
-                        if let (Some(p), Some(n)) = (&opts.progress, l.size) {
+                        // The progress counts the bytes this layer would have read.
+                        if let (Some(p), Some(n)) =
+                            (&opts.progress, l.size.or_else(|| store.blob_len(&l.blob)))
+                        {
                             p.add(n);
                         }
                         Some(Arc::new(c))
