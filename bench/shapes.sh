@@ -9,6 +9,8 @@
 # env:   BASE (another layerlens binary), RUNS, DIVE=0 skips dive
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 RUNS=${RUNS:-5}
 (cd "$REPO" && cargo build --release --quiet)
 LL=$REPO/target/release/layerlens
@@ -21,11 +23,8 @@ best() { # ARCHIVE LABEL COMMAND...
   local a=$1 label=$2; shift 2
   local bw="" line=""
   for _ in $(seq 1 "$RUNS"); do
-    local tf; tf=$(mktemp)
-    /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || true
     local w u s r
-    read -r w u s r < <(tail -n 1 "$tf")
-    rm -f "$tf"
+    read -r w u s r < <(timed "$@")
     if [ -z "$bw" ] || (( $(echo "$w < $bw" | bc) )); then
       bw=$w
       line=$(printf '| %s | %s | %s | %.2f | %d |' "$(basename "$a")" "$label" "$w" "$(echo "$u + $s" | bc)" $((r / 1024)))

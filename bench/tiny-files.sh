@@ -12,6 +12,8 @@
 #        DIVE=0 skips dive (30 s and 2 GB), TUI=0 skips the keystroke table
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/common.sh
+. "$REPO/bench/common.sh"
 WORK=${LAYERLENS_BENCH_DIR:-/tmp/layerlens-bench}
 RUNS=${RUNS:-2}
 mkdir -p "$WORK"
@@ -40,12 +42,8 @@ best() {
   local label=$1; shift
   local bw="" bc="" br=""
   for _ in $(seq 1 "$RUNS"); do
-    local tf; tf=$(mktemp)
-    /usr/bin/time -o "$tf" -f '%e %U %S %M' "$@" >/dev/null 2>&1 || true
     local w u s r
-    # (dive's CI mode exits 1 when its rules fail: time then writes a line before.)
-    read -r w u s r < <(tail -n 1 "$tf")
-    rm -f "$tf"
+    read -r w u s r < <(timed "$@")
     local c; c=$(printf '%.2f' "$(echo "$u + $s" | bc)")
     if [ -z "$bw" ] || (( $(echo "$w < $bw" | bc) )); then bw=$w; bc=$c; fi
     if [ -z "$br" ] || [ "$r" -lt "$br" ]; then br=$r; fi
